@@ -1,0 +1,110 @@
+/**
+ * Environment variables and command-line flags, parsed once into a frozen Config.
+ * Nothing else in the code base reads process.env: the config is handed to whoever needs it.
+ */
+
+export type ErrorStatusMode = "seed" | "http200";
+
+export interface Config {
+  readonly host: string;
+  readonly port: number;
+  /** A SQLite file path, `sqlite:` URL or `:memory:`; `postgres://` URLs select PostgreSQL. */
+  readonly databaseUrl: string;
+  /** Reject unknown query parameters and a missing x-request-id (upstream behaviour). */
+  readonly strict: boolean;
+  readonly errorStatus: ErrorStatusMode;
+  /** Requests per second a tenant may make when its own `rate_limit` is not set. */
+  readonly defaultRateLimit: number;
+  /** Operator key for the admin API; the admin routes exist only when it is set. */
+  readonly adminKey: string | undefined;
+  readonly logLevel: string;
+  /** Whole-request limit; Fastify's default of 0 (none) is unsafe without a proxy in front. */
+  readonly requestTimeoutMs: number;
+  readonly keepAliveTimeoutMs: number;
+  /** Longest a graceful shutdown waits for in-flight requests before exiting anyway. */
+  readonly shutdownGraceMs: number;
+  readonly tokenTtlSeconds: number;
+}
+
+/** Flags given on the command line win over the environment. */
+export interface ConfigOverrides {
+  host?: string;
+  port?: string | number;
+  db?: string;
+  strict?: boolean;
+  errorStatus?: string;
+  logLevel?: string;
+}
+
+export class ConfigError extends Error {
+  override name = "ConfigError";
+}
+
+export const DEFAULT_DATABASE = "phonefleet.db";
+
+export function loadConfig(
+  env: Record<string, string | undefined> = process.env,
+  flags: ConfigOverrides = {},
+): Config {
+  const errorStatus = flags.errorStatus ?? env.PHONEFLEET_ERROR_STATUS ?? "seed";
+  if (errorStatus !== "seed" && errorStatus !== "http200") {
+    throw new ConfigError(
+      `error status mode must be "seed" or "http200", got ${JSON.stringify(errorStatus)}`,
+    );
+  }
+  const adminKey = env.PHONEFLEET_ADMIN_KEY;
+  if (adminKey !== undefined && adminKey !== "" && adminKey.length < 16) {
+    throw new ConfigError("PHONEFLEET_ADMIN_KEY must be at least 16 characters");
+  }
+  return Object.freeze({
+    host: flags.host ?? env.HOST ?? "127.0.0.1",
+    port: integer("port", flags.port ?? env.PORT ?? "8080", 0, 65535),
+    databaseUrl: flags.db ?? env.DATABASE_URL ?? DEFAULT_DATABASE,
+    strict: flags.strict ?? bool("PHONEFLEET_STRICT", env.PHONEFLEET_STRICT),
+    errorStatus,
+    defaultRateLimit: integer(
+      "PHONEFLEET_RATE_LIMIT",
+      env.PHONEFLEET_RATE_LIMIT ?? "100",
+      1,
+      1_000_000,
+    ),
+    adminKey: adminKey === "" ? undefined : adminKey,
+    logLevel: flags.logLevel ?? env.LOG_LEVEL ?? "info",
+    requestTimeoutMs: integer(
+      "PHONEFLEET_REQUEST_TIMEOUT_MS",
+      env.PHONEFLEET_REQUEST_TIMEOUT_MS ?? "30000",
+      1,
+      3_600_000,
+    ),
+    keepAliveTimeoutMs: 72_000,
+    shutdownGraceMs: integer(
+      "PHONEFLEET_SHUTDOWN_GRACE_MS",
+      env.PHONEFLEET_SHUTDOWN_GRACE_MS ?? "10000",
+      0,
+      600_000,
+    ),
+    tokenTtlSeconds: integer(
+      "PHONEFLEET_TOKEN_TTL",
+      env.PHONEFLEET_TOKEN_TTL ?? "86400",
+      60,
+      31_536_000,
+    ),
+  });
+}
+
+function integer(name: string, raw: string | number, min: number, max: number): number {
+  const text = String(raw);
+  const value = Number(text);
+  if (!/^\d+$/.test(text) || value < min || value > max) {
+    throw new ConfigError(
+      `${name} must be an integer from ${min} to ${max}, got ${JSON.stringify(text)}`,
+    );
+  }
+  return value;
+}
+
+function bool(name: string, raw: string | undefined): boolean {
+  if (raw === undefined || raw === "" || raw === "0" || raw === "false") return false;
+  if (raw === "1" || raw === "true") return true;
+  throw new ConfigError(`${name} must be true or false, got ${JSON.stringify(raw)}`);
+}

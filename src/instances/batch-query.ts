@@ -1,0 +1,38 @@
+/**
+ * The batch query, after authentication and parameter validation: permission rules, then the
+ * store. Another tenant's instance is indistinguishable from one that does not exist.
+ */
+import type { Caller } from "../auth/authenticate.js";
+import { ApiError, KOOPHONE } from "../errors.js";
+import type { Store } from "../store/types.js";
+import type { BatchQuery, InstancePage, Visibility } from "./model.js";
+
+export async function runBatchQuery(
+  store: Store,
+  caller: Caller,
+  query: BatchQuery,
+): Promise<InstancePage> {
+  const visibility = await visibilityOf(store, caller, query);
+  return store.queryInstances(visibility, query);
+}
+
+/** Tenant admins see the whole tenant; members see the projects granted to them. */
+async function visibilityOf(store: Store, caller: Caller, query: BatchQuery): Promise<Visibility> {
+  if (caller.role === "admin") return { tenantId: caller.tenantId };
+  if (caller.projectIds.length === 0) {
+    throw new ApiError(
+      KOOPHONE.forbidden,
+      "Insufficient instance permissions: the user has no project grants",
+    );
+  }
+  if (query.instanceId !== undefined) {
+    const projectId = await store.instanceProject(caller.tenantId, query.instanceId);
+    if (projectId !== undefined && !caller.projectIds.includes(projectId)) {
+      throw new ApiError(
+        KOOPHONE.forbidden,
+        "Insufficient instance permissions: the instance belongs to a project not granted to the user",
+      );
+    }
+  }
+  return { tenantId: caller.tenantId, projectIds: caller.projectIds };
+}

@@ -1,0 +1,36 @@
+/**
+ * The process entry of the HTTP service: build the app over an open store, listen, and on
+ * SIGINT/SIGTERM stop accepting, finish in-flight requests, then close the database.
+ */
+import closeWithGrace from "close-with-grace";
+import type { FastifyInstance } from "fastify";
+import { buildApp } from "./app.js";
+import type { Config } from "./config.js";
+import type { Store } from "./store/types.js";
+
+export interface RunningServer {
+  app: FastifyInstance;
+  url: string;
+  close(): Promise<void>;
+}
+
+export async function startServer(config: Config, store: Store): Promise<RunningServer> {
+  const app = await buildApp({ config, store });
+  app.addHook("onClose", async () => {
+    await store.close();
+  });
+  await app.listen({ host: config.host, port: config.port });
+  const address = app.server.address();
+  const port = typeof address === "object" && address ? address.port : config.port;
+  const url = `http://${config.host.includes(":") ? `[${config.host}]` : config.host}:${port}`;
+
+  const grace = closeWithGrace({ delay: config.shutdownGraceMs }, async ({ signal, err }) => {
+    if (err) app.log.error({ err }, "shutting down after an uncaught error");
+    else app.log.info({ signal }, "shutting down: finishing in-flight requests");
+    await app.close();
+  });
+  app.addHook("onClose", async () => {
+    grace.uninstall();
+  });
+  return { app, url, close: () => app.close() };
+}

@@ -1,0 +1,174 @@
+/**
+ * The storage seam. The SQLite store (embedded default) and the PostgreSQL store (scale-out)
+ * both implement it; everything above it (HTTP, CLI, domain) is written against this file only.
+ *
+ * Tenancy is structural: every method that touches tenant-owned rows takes the tenant id (or a
+ * Visibility holding it) as a required argument.
+ */
+import type {
+  BatchQuery,
+  InstancePage,
+  SceneTag,
+  Visibility,
+  WireInstance,
+} from "../instances/model.js";
+
+export type Role = "admin" | "member";
+
+export interface Tenant {
+  tenant_id: string;
+  name: string;
+  subscribed: boolean;
+  /** Requests per second; null = the server's default. */
+  rate_limit: number | null;
+  created_at: string;
+}
+
+export interface Project {
+  project_id: string;
+  tenant_id: string;
+  name: string;
+}
+
+export interface Pool {
+  pool_id: string;
+  tenant_id: string;
+  name: string;
+  scene_tag: SceneTag;
+}
+
+export interface User {
+  user_id: string;
+  tenant_id: string;
+  name: string;
+  role: Role;
+  project_ids: string[];
+  has_password: boolean;
+}
+
+export interface NewUser {
+  user_id: string;
+  tenant_id: string;
+  name: string;
+  role: Role;
+  project_ids: string[];
+  password_hash: string | null;
+}
+
+export interface UserPatch {
+  role?: Role;
+  project_ids?: string[];
+  password_hash?: string | null;
+}
+
+export interface TokenRecord {
+  token_id: string;
+  user_id: string;
+  token_hash: string;
+  issued_at: string;
+  expires_at: string;
+}
+
+/** Everything the tenant API needs to know about a caller, read in one lookup per request. */
+export interface Principal {
+  tokenId: string;
+  expiresAt: string;
+  revoked: boolean;
+  userId: string;
+  userName: string;
+  role: Role;
+  projectIds: string[];
+  tenantId: string;
+  tenantName: string;
+  tenantDeleted: boolean;
+  subscribed: boolean;
+  rateLimit: number | null;
+}
+
+/** An instance as stored: the wire fields plus ownership and bookkeeping. */
+export interface StoredInstance extends Omit<WireInstance, "project_name" | "assign_status"> {
+  tenant_id: string;
+  pool_id: string;
+  scene_tag: SceneTag;
+  created_at: string;
+  updated_at: string;
+}
+
+/** One step of an import: pools to create first, then instances. */
+export interface ImportBatch {
+  pools: Pool[];
+  instances: StoredInstance[];
+  /** The source position of each instance (line or index), for error messages. */
+  positions: string[];
+  /** Whether each instance's id was generated (then the store picks another on a collision). */
+  generated: boolean[];
+}
+
+export type InstancePatch = Partial<
+  Pick<
+    StoredInstance,
+    | "instance_name"
+    | "running_status"
+    | "frozen_status"
+    | "login_status"
+    | "assign_user"
+    | "backup_status"
+    | "backup_time"
+    | "restore_status"
+    | "restore_time"
+    | "phone_id"
+    | "project_id"
+  >
+> & { updated_at: string };
+
+export interface Store {
+  readonly dialect: "sqlite" | "postgres";
+  /** Applies pending migrations; returns the names applied now. */
+  migrate(): Promise<string[]>;
+  ping(): Promise<void>;
+  close(): Promise<void>;
+
+  // The tenant API
+  principalByTokenHash(tokenHash: string): Promise<Principal | undefined>;
+  queryInstances(visibility: Visibility, query: BatchQuery): Promise<InstancePage>;
+  /** Only for permission checks of a caller of `tenantId`; other tenants' instances are invisible. */
+  instanceProject(tenantId: string, instanceId: string): Promise<string | undefined>;
+
+  // Tenants
+  createTenant(tenant: Tenant): Promise<void>;
+  listTenants(limit: number, offset: number): Promise<Tenant[]>;
+  tenantById(tenantId: string): Promise<Tenant | undefined>;
+  tenantByName(name: string): Promise<Tenant | undefined>;
+  updateTenant(
+    tenantId: string,
+    patch: Partial<Pick<Tenant, "name" | "subscribed" | "rate_limit">>,
+  ): Promise<boolean>;
+  /** Marks the tenant deleted and removes its instances; its tokens then meet KOOPHONE.API.0000. */
+  deleteTenant(tenantId: string): Promise<boolean>;
+  instanceCountsByRunningStatus(tenantId: string): Promise<Record<string, number>>;
+
+  // Projects and pools
+  createProject(project: Project): Promise<void>;
+  listProjects(tenantId: string): Promise<Project[]>;
+  createPool(pool: Pool): Promise<void>;
+  listPools(tenantId: string): Promise<Pool[]>;
+
+  // Users and tokens
+  createUser(user: NewUser): Promise<void>;
+  listUsers(tenantId: string): Promise<User[]>;
+  userById(userId: string): Promise<(User & { password_hash: string | null }) | undefined>;
+  userByName(
+    tenantId: string,
+    name: string,
+  ): Promise<(User & { password_hash: string | null }) | undefined>;
+  updateUser(userId: string, patch: UserPatch): Promise<boolean>;
+  insertToken(token: TokenRecord): Promise<void>;
+  revokeToken(tokenId: string, at: string): Promise<boolean>;
+
+  // Instances
+  /** All or nothing: either every batch is stored or, on any error, none is. Returns the count. */
+  importInstances(tenantId: string, batches: AsyncIterable<ImportBatch>): Promise<number>;
+  instanceById(instanceId: string): Promise<StoredInstance | undefined>;
+  updateInstance(instanceId: string, patch: InstancePatch): Promise<boolean>;
+  deleteInstance(instanceId: string): Promise<boolean>;
+}

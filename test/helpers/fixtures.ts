@@ -1,0 +1,58 @@
+/**
+ * Builds tenants, projects, pools, users, tokens and instances through the same operator
+ * operations the CLI and admin API use, so tests set up data the way an operator would.
+ */
+import { Readable } from "node:stream";
+import { type Config, loadConfig } from "../../src/config.js";
+import { importInstances, type RawRecord } from "../../src/operator/import/import-instances.js";
+import { createPool, createProject } from "../../src/operator/projects.js";
+import { createTenant } from "../../src/operator/tenants.js";
+import { createUser, issueToken } from "../../src/operator/users.js";
+import type { Store } from "../../src/store/types.js";
+
+export function testConfig(overrides: Partial<Config> = {}): Config {
+  return { ...loadConfig({ LOG_LEVEL: "silent" }), ...overrides };
+}
+
+export interface TenantFixture {
+  tenantId: string;
+  name: string;
+  projects: { project_id: string; name: string }[];
+  adminToken: string;
+}
+
+/** A tenant with `projects` projects, two pools (one per scene tag) and an admin with a token. */
+export async function makeTenant(store: Store, name: string, projects = 2): Promise<TenantFixture> {
+  const tenant = await createTenant(store, { name, rate_limit: 1_000_000 });
+  const made = [];
+  for (let i = 0; i < projects; i++)
+    made.push(await createProject(store, tenant.tenant_id, { name: `${name}-p${i}` }));
+  await createPool(store, tenant.tenant_id, { name: "apps", scene_tag: "CLOUD_APP" });
+  await createPool(store, tenant.tenant_id, { name: "phones", scene_tag: "CLOUD_PHONE" });
+  const admin = await createUser(store, tenant.tenant_id, { name: "admin", role: "admin" });
+  const { token } = await issueToken(store, admin.user_id, {}, 3600);
+  return { tenantId: tenant.tenant_id, name, projects: made, adminToken: token };
+}
+
+export async function tokenFor(
+  store: Store,
+  tenantId: string,
+  user: { name: string; role: "admin" | "member"; project_ids?: string[] },
+): Promise<string> {
+  const created = await createUser(store, tenantId, user);
+  return (await issueToken(store, created.user_id, {}, 3600)).token;
+}
+
+/** Imports plain records (as an operator's JSON array would hold them). */
+export async function addInstances(
+  store: Store,
+  tenantId: string,
+  records: Record<string, unknown>[],
+): Promise<void> {
+  async function* source(): AsyncGenerator<RawRecord> {
+    for (const [index, value] of records.entries()) yield { position: `index ${index}`, value };
+  }
+  await importInstances(store, tenantId, source());
+}
+
+export const readable = (text: string) => Readable.from([Buffer.from(text)]);
