@@ -15,21 +15,40 @@ export function checker<T extends TSchema>(schema: T): Check<T> {
   const validator = Compile(schema);
   return (value, what = "body") => {
     if (validator.Check(value)) return value as Static<T>;
-    const first = validator.Errors(value)[0];
-    throw badInput(first ? describe(what, first) : `${what} is invalid`);
+    const errors = validator.Errors(value);
+    // An unknown field is reported twice: as "schema is false" at the field, then as
+    // additionalProperties naming it; the second reads better.
+    const first =
+      errors.find((e) => e.keyword === "additionalProperties") ??
+      errors.find((e) => e.keyword !== "boolean") ??
+      errors[0];
+    if (!first) throw badInput(`${what} is invalid`);
+    // A union of literals (status codes, roles, scene tags) fails once per literal: list them
+    // all instead of the first one's "must be equal to constant".
+    const allowed = errors
+      .filter((e) => e.keyword === "const" && e.instancePath === first.instancePath)
+      .map((e) => JSON.stringify((e.params as { allowedValue: unknown }).allowedValue));
+    if (first.keyword === "const" && allowed.length > 1) {
+      throw badInput(`${at(what, first)} must be one of ${allowed.join(", ")}`);
+    }
+    throw badInput(describe(what, first));
   };
 }
 
 /** `body.role must be one of …`, `body: unknown field "tenant_id"`, `body: missing field "name"`. */
 export function describe(what: string, error: TLocalizedValidationError): string {
-  const path = error.instancePath.replace(/^\//, "").replaceAll("/", ".");
-  const at = path ? `${what}.${path}` : what;
+  const where = at(what, error);
   switch (error.keyword) {
     case "additionalProperties":
-      return `${at}: unknown field ${JSON.stringify(error.params.additionalProperties[0])}`;
+      return `${where}: unknown field ${JSON.stringify(error.params.additionalProperties[0])}`;
     case "required":
-      return `${at}: missing field ${JSON.stringify(error.params.requiredProperties[0])}`;
+      return `${where}: missing field ${JSON.stringify(error.params.requiredProperties[0])}`;
     default:
-      return `${at} ${error.message}`;
+      return `${where} ${error.message}`;
   }
+}
+
+function at(what: string, error: TLocalizedValidationError): string {
+  const path = error.instancePath.replace(/^\//, "").replaceAll("/", ".");
+  return path ? `${what}.${path}` : what;
 }
