@@ -36,7 +36,9 @@ export function requestIdStatus(raw: IncomingMessage): RequestIdStatus {
 /** The query parameter wins over the header; given twice, it is invalid (an array). */
 function fromQuery(url: string | undefined): string | string[] | undefined {
   const start = url?.indexOf("?") ?? -1;
-  if (url === undefined || start < 0 || !url.includes("x-request-id", start)) return undefined;
+  if (url === undefined || start < 0) return undefined;
+  // Skip parsing when the name cannot be there; it may also arrive percent-encoded (x%2Drequest…).
+  if (!url.includes("x-request-id", start) && !url.includes("%", start)) return undefined;
   const values = new URLSearchParams(url.slice(start + 1)).getAll("x-request-id");
   if (values.length === 0) return undefined;
   return values.length === 1 ? values[0] : values;
