@@ -1,11 +1,10 @@
+import { PostgresStore } from "./postgres/postgres-store.js";
 import { SqliteStore } from "./sqlite/sqlite-store.js";
 import type { Store } from "./types.js";
 
 /** The one place that picks a store from a database URL. */
 export async function createStore(databaseUrl: string): Promise<Store> {
-  if (/^postgres(ql)?:\/\//.test(databaseUrl)) {
-    throw new Error("PostgreSQL is not supported by this build yet");
-  }
+  if (/^postgres(ql)?:\/\//.test(databaseUrl)) return new PostgresStore(databaseUrl);
   const filename = databaseUrl.replace(/^sqlite:(\/\/)?/, "");
   return new SqliteStore(filename === "" ? ":memory:" : filename);
 }

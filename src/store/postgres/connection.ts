@@ -1,0 +1,75 @@
+/**
+ * A `postgres://` URL → pool settings. The settings travel in the URL (like libpq's own
+ * `connect_timeout`) so that the server and every CLI command opened on the same DATABASE_URL
+ * behave the same:
+ *
+ * | parameter           | default | meaning                                                     |
+ * |---------------------|---------|-------------------------------------------------------------|
+ * | `schema`            | (none)  | search_path for every connection; `migrate` creates it      |
+ * | `pool_max`          | 10      | connections per process                                     |
+ * | `connect_timeout`   | 3       | seconds to get a connection (new or from a busy pool)       |
+ * | `statement_timeout` | 5000    | ms a statement may run; the client gives up 1 s later        |
+ *
+ * The bounds are what keep a request from hanging when PostgreSQL is down or unreachable: it
+ * fails (500 KOOPHONE.API.9999) within connect_timeout + statement_timeout at worst.
+ */
+import type { ClientConfig, PoolConfig } from "pg";
+
+export interface PostgresSettings {
+  pool: PoolConfig;
+  /** The schema named by `?schema=`, if any: created by migrate, used as search_path. */
+  schema: string | undefined;
+  statementTimeoutMs: number;
+}
+
+const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
+
+export function postgresSettings(databaseUrl: string): PostgresSettings {
+  const url = new URL(databaseUrl);
+  const take = (name: string): string | undefined => {
+    const value = url.searchParams.get(name) ?? undefined;
+    url.searchParams.delete(name);
+    return value;
+  };
+  const schema = take("schema");
+  if (schema !== undefined && !SCHEMA_NAME.test(schema)) {
+    throw new Error(
+      `database URL: schema must match ${SCHEMA_NAME.source}, got ${JSON.stringify(schema)}`,
+    );
+  }
+  const poolMax = integer("pool_max", take("pool_max") ?? "10", 1, 1000);
+  const connectSeconds = integer("connect_timeout", take("connect_timeout") ?? "3", 1, 600);
+  const statementMs = integer(
+    "statement_timeout",
+    take("statement_timeout") ?? "5000",
+    100,
+    3_600_000,
+  );
+  const client: ClientConfig = {
+    connectionString: url.toString(),
+    application_name: url.searchParams.get("application_name") ?? "phonefleet",
+    connectionTimeoutMillis: connectSeconds * 1000,
+    statement_timeout: statementMs,
+    // Client-side bound too: a network that swallows packets never sends the server's cancel.
+    query_timeout: statementMs + 1000,
+    lock_timeout: statementMs,
+    keepAlive: true,
+    keepAliveInitialDelayMillis: 10_000,
+    ...(schema !== undefined ? { options: `-c search_path=${schema}` } : {}),
+  };
+  return {
+    pool: { ...client, max: poolMax, idleTimeoutMillis: 30_000 },
+    schema,
+    statementTimeoutMs: statementMs,
+  };
+}
+
+function integer(name: string, text: string, min: number, max: number): number {
+  const value = Number(text);
+  if (!/^\d+$/.test(text) || value < min || value > max) {
+    throw new Error(
+      `database URL: ${name} must be an integer from ${min} to ${max}, got ${JSON.stringify(text)}`,
+    );
+  }
+  return value;
+}

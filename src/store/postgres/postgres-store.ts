@@ -1,0 +1,541 @@
+/**
+ * The scale-out store: PostgreSQL 15+ through a pg.Pool, for several replicas over one database.
+ * It answers exactly like the SQLite store (../sqlite/sqlite-store.ts), method by method: same
+ * ordering (COLLATE "C" = SQLite BINARY), same folded-name search, same conflict messages.
+ * All SQL of this store lives in this folder.
+ */
+import { createHash } from "node:crypto";
+import pg from "pg";
+import { conflict } from "../../errors.js";
+import {
+  type BatchQuery,
+  foldName,
+  type InstancePage,
+  type Visibility,
+  type WireInstance,
+} from "../../instances/model.js";
+import type {
+  ImportBatch,
+  InstancePatch,
+  NewUser,
+  Pool,
+  Principal,
+  Project,
+  Store,
+  StoredInstance,
+  Tenant,
+  TokenRecord,
+  User,
+  UserPatch,
+} from "../types.js";
+import { type PostgresSettings, postgresSettings } from "./connection.js";
+import { INSTANCE_COLUMNS, insertInstances } from "./insert-instances.js";
+import { migrateDown, migrateUp } from "./migrate.js";
+
+type Row = Record<string, unknown>;
+type Client = pg.PoolClient;
+
+/** Operator operations that may touch a whole tenant (deleting a million instances). */
+const LONG_STATEMENT_MS = 10 * 60_000;
+
+/** The wire columns of a page, in the reference page's order; project_name comes from its project. */
+const WIRE_COLUMNS = `i.instance_id, i.instance_name, i.region, i.instance_sku, i.frozen_status,
+  i.running_status, i.login_status, (i.assign_user <> '')::int AS assign_status, i.assign_user,
+  i.billing_mode, i.project_id, p.name AS project_name, i.phone_id, i.member_name, i.account_name,
+  i.region_name, i.region_name_en, i.backup_status, i.backup_time, i.restore_status, i.restore_time`;
+
+const ORDER_SQL: Record<BatchQuery["orderBy"], (dir: string) => string> = {
+  create_time: (dir) => `i.created_at ${dir}, i.instance_id ${dir}`,
+  instance_name: (dir) => `i.instance_name ${dir}, i.instance_id ${dir}`,
+  instance_id: (dir) => `i.instance_id ${dir}`,
+};
+
+const TENANT_COLUMNS = "tenant_id, name, subscribed, rate_limit, created_at";
+
+const USER_SELECT = `SELECT u.user_id, u.tenant_id, u.name, u.role, u.password_hash,
+  ARRAY(SELECT g.project_id FROM user_projects g
+        WHERE g.tenant_id = u.tenant_id AND g.user_id = u.user_id ORDER BY g.project_id) AS grants
+  FROM users u`;
+
+export class PostgresStore implements Store {
+  readonly dialect = "postgres";
+  private readonly settings: PostgresSettings;
+  private readonly pool: pg.Pool;
+  private readonly statementNames = new Map<string, string>();
+  private closed = false;
+
+  constructor(databaseUrl: string) {
+    this.settings = postgresSettings(databaseUrl);
+    this.pool = new pg.Pool(this.settings.pool);
+    // An idle connection that dies (server restart, pg_terminate_backend) is reported here and
+    // dropped from the pool; the next query opens a fresh one. Unhandled, it would end the process.
+    this.pool.on("error", () => {});
+  }
+
+  migrate(): Promise<string[]> {
+    return migrateUp(this.settings);
+  }
+
+  /** Reverts migrations above `toVersion` (operators' escape hatch; tests use it too). */
+  migrateDown(toVersion: number): Promise<string[]> {
+    return migrateDown(this.settings, toVersion);
+  }
+
+  async ping(): Promise<void> {
+    await this.query("SELECT 1");
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.pool.end();
+  }
+
+  /**
+   * One statement on any pooled connection, prepared once per connection under a name derived
+   * from its text (the hot tenant-API statements are parsed and planned once, not per request).
+   */
+  private async query(text: string, values: unknown[] = []): Promise<pg.QueryResult<Row>> {
+    return this.pool.query<Row>({ name: this.statementName(text), text, values });
+  }
+
+  private statementName(text: string): string {
+    let name = this.statementNames.get(text);
+    if (!name) {
+      name = `pf_${createHash("sha1").update(text).digest("hex").slice(0, 24)}`;
+      this.statementNames.set(text, name);
+    }
+    return name;
+  }
+
+  /** Runs `work` in one transaction on one dedicated connection. */
+  private async transaction<T>(work: (client: Client) => Promise<T>): Promise<T> {
+    const client = await this.pool.connect();
+    // The pool listens for errors only on idle connections; this one is ours until released.
+    const onError = () => {};
+    client.on("error", onError);
+    let broken = false;
+    try {
+      await client.query("BEGIN");
+      const result = await work(client);
+      await client.query("COMMIT");
+      return result;
+    } catch (error) {
+      await client.query("ROLLBACK").catch(() => {
+        broken = true;
+      });
+      throw error;
+    } finally {
+      client.removeListener("error", onError);
+      client.release(broken);
+    }
+  }
+
+  // ---- the tenant API ----------------------------------------------------------------------
+
+  async principalByTokenHash(tokenHash: string): Promise<Principal | undefined> {
+    const { rows } = await this.query(
+      `SELECT k.token_id, k.expires_at, k.revoked_at, u.user_id, u.name AS user_name, u.role,
+              t.tenant_id, t.name AS tenant_name, t.deleted_at, t.subscribed, t.rate_limit,
+              ARRAY(SELECT g.project_id FROM user_projects g
+                    WHERE g.tenant_id = u.tenant_id AND g.user_id = u.user_id
+                    ORDER BY g.project_id) AS grants
+       FROM tokens k
+       JOIN users u ON u.tenant_id = k.tenant_id AND u.user_id = k.user_id
+       JOIN tenants t ON t.tenant_id = u.tenant_id
+       WHERE k.token_hash = $1`,
+      [tokenHash],
+    );
+    const row = rows[0];
+    if (!row) return undefined;
+    return {
+      tokenId: row.token_id as string,
+      expiresAt: row.expires_at as string,
+      revoked: row.revoked_at !== null,
+      userId: row.user_id as string,
+      userName: row.user_name as string,
+      role: row.role as Principal["role"],
+      projectIds: row.grants as string[],
+      tenantId: row.tenant_id as string,
+      tenantName: row.tenant_name as string,
+      tenantDeleted: row.deleted_at !== null,
+      subscribed: row.subscribed === true,
+      rateLimit: row.rate_limit as number | null,
+    };
+  }
+
+  async queryInstances(visibility: Visibility, query: BatchQuery): Promise<InstancePage> {
+    const params: unknown[] = [visibility.tenantId];
+    const param = (value: unknown) => {
+      params.push(value);
+      return `$${params.length}`;
+    };
+    const where = ["i.tenant_id = $1"];
+    if (visibility.projectIds) {
+      where.push(`i.project_id = ANY(${param([...visibility.projectIds])}::text[])`);
+    }
+    if (query.instanceId !== undefined) where.push(`i.instance_id = ${param(query.instanceId)}`);
+    if (query.nameContains !== undefined) {
+      // Both sides folded in JavaScript (foldName): a literal, case-insensitive substring match.
+      where.push(`strpos(i.name_folded, ${param(query.nameContains)}) > 0`);
+    }
+    if (query.createdFrom !== undefined) where.push(`i.created_at >= ${param(query.createdFrom)}`);
+    if (query.createdTo !== undefined) where.push(`i.created_at <= ${param(query.createdTo)}`);
+    if (query.sceneTag !== undefined) where.push(`i.scene_tag = ${param(query.sceneTag)}`);
+    if (query.poolName !== undefined) {
+      where.push(
+        `i.pool_id = (SELECT pool_id FROM pools WHERE tenant_id = $1 AND name = ${param(query.poolName)})`,
+      );
+    }
+    const filter = where.join(" AND ");
+    const counted = await this.query(
+      `SELECT COUNT(*)::int AS n FROM instances i WHERE ${filter}`,
+      params,
+    );
+    const total = counted.rows[0]?.n as number;
+    const offset = (query.pageNo - 1) * query.pageSize;
+    if (offset >= total) return { total, rows: [] };
+    const dir = query.order === "desc" ? "DESC" : "ASC";
+    const limit = param(query.pageSize);
+    const skip = param(offset);
+    const { rows } = await this.query(
+      `SELECT ${WIRE_COLUMNS}
+       FROM instances i JOIN projects p ON p.tenant_id = i.tenant_id AND p.project_id = i.project_id
+       WHERE ${filter} ORDER BY ${ORDER_SQL[query.orderBy](dir)} LIMIT ${limit} OFFSET ${skip}`,
+      params,
+    );
+    return { total, rows: rows as unknown as WireInstance[] };
+  }
+
+  async instanceProject(tenantId: string, instanceId: string): Promise<string | undefined> {
+    const { rows } = await this.query(
+      "SELECT project_id FROM instances WHERE tenant_id = $1 AND instance_id = $2",
+      [tenantId, instanceId],
+    );
+    return rows[0]?.project_id as string | undefined;
+  }
+
+  // ---- tenants -----------------------------------------------------------------------------
+
+  async createTenant(tenant: Tenant): Promise<void> {
+    await write(`tenant ${tenant.tenant_id} / ${tenant.name}`, () =>
+      this.query(
+        `INSERT INTO tenants (tenant_id, name, subscribed, rate_limit, created_at)
+         VALUES ($1, $2, $3, $4, $5)`,
+        [tenant.tenant_id, tenant.name, tenant.subscribed, tenant.rate_limit, tenant.created_at],
+      ),
+    );
+  }
+
+  async listTenants(limit: number, offset: number): Promise<Tenant[]> {
+    const { rows } = await this.query(
+      `SELECT ${TENANT_COLUMNS} FROM tenants WHERE deleted_at IS NULL
+       ORDER BY created_at, tenant_id LIMIT $1 OFFSET $2`,
+      [limit, offset],
+    );
+    return rows.map(toTenant);
+  }
+
+  async tenantById(tenantId: string): Promise<Tenant | undefined> {
+    const { rows } = await this.query(
+      `SELECT ${TENANT_COLUMNS} FROM tenants WHERE tenant_id = $1 AND deleted_at IS NULL`,
+      [tenantId],
+    );
+    return rows[0] ? toTenant(rows[0]) : undefined;
+  }
+
+  async tenantByName(name: string): Promise<Tenant | undefined> {
+    const { rows } = await this.query(
+      `SELECT ${TENANT_COLUMNS} FROM tenants WHERE name = $1 AND deleted_at IS NULL`,
+      [name],
+    );
+    return rows[0] ? toTenant(rows[0]) : undefined;
+  }
+
+  async updateTenant(
+    tenantId: string,
+    patch: Partial<Pick<Tenant, "name" | "subscribed" | "rate_limit">>,
+  ): Promise<boolean> {
+    const sets: string[] = [];
+    const params: unknown[] = [tenantId];
+    for (const column of ["name", "subscribed", "rate_limit"] as const) {
+      if (patch[column] === undefined) continue;
+      params.push(patch[column]);
+      sets.push(`${column} = $${params.length}`);
+    }
+    if (sets.length === 0) return (await this.tenantById(tenantId)) !== undefined;
+    const result = await write(`tenant name ${patch.name ?? ""}`, () =>
+      this.query(
+        `UPDATE tenants SET ${sets.join(", ")} WHERE tenant_id = $1 AND deleted_at IS NULL`,
+        params,
+      ),
+    );
+    return (result.rowCount ?? 0) > 0;
+  }
+
+  async deleteTenant(tenantId: string): Promise<boolean> {
+    return this.transaction(async (client) => {
+      await client.query(`SET LOCAL statement_timeout = ${LONG_STATEMENT_MS}`);
+      const result = await client.query(
+        "UPDATE tenants SET deleted_at = $1 WHERE tenant_id = $2 AND deleted_at IS NULL",
+        [new Date().toISOString(), tenantId],
+      );
+      if (result.rowCount === 0) return false;
+      await client.query({
+        text: "DELETE FROM instances WHERE tenant_id = $1",
+        values: [tenantId],
+        query_timeout: LONG_STATEMENT_MS + 1000,
+      } as pg.QueryConfig);
+      return true;
+    });
+  }
+
+  async instanceCountsByRunningStatus(tenantId: string): Promise<Record<string, number>> {
+    const { rows } = await this.query(
+      `SELECT running_status, COUNT(*)::int AS n FROM instances
+       WHERE tenant_id = $1 GROUP BY running_status`,
+      [tenantId],
+    );
+    return Object.fromEntries(rows.map((r) => [String(r.running_status), r.n as number]));
+  }
+
+  // ---- projects and pools ------------------------------------------------------------------
+
+  async createProject(project: Project): Promise<void> {
+    await write(`project ${project.project_id} / ${project.name}`, () =>
+      this.query("INSERT INTO projects (project_id, tenant_id, name) VALUES ($1, $2, $3)", [
+        project.project_id,
+        project.tenant_id,
+        project.name,
+      ]),
+    );
+  }
+
+  async listProjects(tenantId: string): Promise<Project[]> {
+    const { rows } = await this.query(
+      "SELECT project_id, tenant_id, name FROM projects WHERE tenant_id = $1 ORDER BY name",
+      [tenantId],
+    );
+    return rows as unknown as Project[];
+  }
+
+  async createPool(pool: Pool): Promise<void> {
+    await write(`pool ${pool.name}`, () =>
+      insertPool((text, values) => this.query(text, values), pool),
+    );
+  }
+
+  async listPools(tenantId: string): Promise<Pool[]> {
+    const { rows } = await this.query(
+      "SELECT pool_id, tenant_id, name, scene_tag FROM pools WHERE tenant_id = $1 ORDER BY name",
+      [tenantId],
+    );
+    return rows as unknown as Pool[];
+  }
+
+  // ---- users and tokens --------------------------------------------------------------------
+
+  async createUser(user: NewUser): Promise<void> {
+    await write(`user ${user.name}`, () =>
+      this.transaction(async (client) => {
+        await client.query(
+          `INSERT INTO users (user_id, tenant_id, name, role, password_hash)
+           VALUES ($1, $2, $3, $4, $5)`,
+          [user.user_id, user.tenant_id, user.name, user.role, user.password_hash],
+        );
+        await grant(client, user.tenant_id, user.user_id, user.project_ids);
+      }),
+    );
+  }
+
+  async listUsers(tenantId: string): Promise<User[]> {
+    const { rows } = await this.query(`${USER_SELECT} WHERE u.tenant_id = $1 ORDER BY u.name`, [
+      tenantId,
+    ]);
+    return rows.map((row) => publicUser(toUser(row)));
+  }
+
+  async userById(userId: string) {
+    const { rows } = await this.query(`${USER_SELECT} WHERE u.user_id = $1`, [userId]);
+    return rows[0] ? toUser(rows[0]) : undefined;
+  }
+
+  async userByName(tenantId: string, name: string) {
+    const { rows } = await this.query(`${USER_SELECT} WHERE u.tenant_id = $1 AND u.name = $2`, [
+      tenantId,
+      name,
+    ]);
+    return rows[0] ? toUser(rows[0]) : undefined;
+  }
+
+  async updateUser(userId: string, patch: UserPatch): Promise<boolean> {
+    return this.transaction(async (client) => {
+      const found = await client.query(
+        "SELECT tenant_id FROM users WHERE user_id = $1 FOR UPDATE",
+        [userId],
+      );
+      const tenantId = found.rows[0]?.tenant_id as string | undefined;
+      if (tenantId === undefined) return false;
+      if (patch.role !== undefined) {
+        await client.query("UPDATE users SET role = $1 WHERE user_id = $2", [patch.role, userId]);
+      }
+      if (patch.password_hash !== undefined) {
+        await client.query("UPDATE users SET password_hash = $1 WHERE user_id = $2", [
+          patch.password_hash,
+          userId,
+        ]);
+      }
+      if (patch.project_ids !== undefined) {
+        await client.query("DELETE FROM user_projects WHERE tenant_id = $1 AND user_id = $2", [
+          tenantId,
+          userId,
+        ]);
+        await grant(client, tenantId, userId, patch.project_ids);
+      }
+      return true;
+    });
+  }
+
+  async insertToken(token: TokenRecord): Promise<void> {
+    // The token's tenant is its user's: copied here so tokens distribute by tenant too.
+    const result = await this.query(
+      `INSERT INTO tokens (tenant_id, token_id, user_id, token_hash, issued_at, expires_at)
+       SELECT u.tenant_id, $1, u.user_id, $3, $4, $5 FROM users u WHERE u.user_id = $2`,
+      [token.token_id, token.user_id, token.token_hash, token.issued_at, token.expires_at],
+    );
+    if (result.rowCount === 0) throw new Error(`token for an unknown user ${token.user_id}`);
+  }
+
+  async revokeToken(tokenId: string, at: string): Promise<boolean> {
+    const result = await this.query(
+      "UPDATE tokens SET revoked_at = $1 WHERE token_id = $2 AND revoked_at IS NULL",
+      [at, tokenId],
+    );
+    return (result.rowCount ?? 0) > 0;
+  }
+
+  // ---- instances ---------------------------------------------------------------------------
+
+  async importInstances(tenantId: string, batches: AsyncIterable<ImportBatch>): Promise<number> {
+    // One transaction on one connection: tenant queries served meanwhile by other connections
+    // read the last committed state, and any error leaves the database as it was.
+    return this.transaction(async (client) => {
+      let count = 0;
+      for await (const batch of batches) {
+        for (const pool of batch.pools) {
+          await write(`pool ${pool.name}`, () =>
+            insertPool((text, values) => client.query(text, values), pool),
+          );
+        }
+        if (batch.instances.some((instance) => instance.tenant_id !== tenantId)) {
+          throw new Error("import batch for another tenant");
+        }
+        await insertInstances(client, batch);
+        count += batch.instances.length;
+      }
+      return count;
+    });
+  }
+
+  async instanceById(instanceId: string): Promise<StoredInstance | undefined> {
+    const { rows } = await this.query(
+      `SELECT ${INSTANCE_COLUMNS.filter((c) => c !== "name_folded").join(", ")}
+       FROM instances WHERE instance_id = $1`,
+      [instanceId],
+    );
+    return rows[0] as StoredInstance | undefined;
+  }
+
+  async updateInstance(instanceId: string, patch: InstancePatch): Promise<boolean> {
+    const params: unknown[] = [instanceId];
+    const sets: string[] = [];
+    const set = (column: string, value: unknown) => {
+      params.push(value);
+      sets.push(`${column} = $${params.length}`);
+    };
+    for (const [column, value] of Object.entries(patch)) {
+      if (value !== undefined && (INSTANCE_COLUMNS as readonly string[]).includes(column)) {
+        set(column, value);
+      }
+    }
+    if (patch.instance_name !== undefined) set("name_folded", foldName(patch.instance_name));
+    const result = await write(`instance ${instanceId}`, () =>
+      this.query(`UPDATE instances SET ${sets.join(", ")} WHERE instance_id = $1`, params),
+    );
+    return (result.rowCount ?? 0) > 0;
+  }
+
+  async deleteInstance(instanceId: string): Promise<boolean> {
+    const result = await this.query("DELETE FROM instances WHERE instance_id = $1", [instanceId]);
+    return (result.rowCount ?? 0) > 0;
+  }
+}
+
+/** PostgreSQL's unique_violation: the same 409 as the SQLite store's constraint errors. */
+const UNIQUE_VIOLATION = "23505";
+
+/** Runs a write, turning a uniqueness violation into a 409 that names what collided. */
+async function write<T>(what: string, run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (error) {
+    if ((error as { code?: unknown }).code === UNIQUE_VIOLATION) {
+      throw conflict(`${what} already exists`);
+    }
+    throw error;
+  }
+}
+
+type Run = (text: string, values: unknown[]) => Promise<unknown>;
+
+function insertPool(run: Run, pool: Pool): Promise<unknown> {
+  return run("INSERT INTO pools (pool_id, tenant_id, name, scene_tag) VALUES ($1, $2, $3, $4)", [
+    pool.pool_id,
+    pool.tenant_id,
+    pool.name,
+    pool.scene_tag,
+  ]);
+}
+
+async function grant(
+  client: Client,
+  tenantId: string,
+  userId: string,
+  projectIds: string[],
+): Promise<void> {
+  const distinct = [...new Set(projectIds)];
+  if (distinct.length === 0) return;
+  await client.query(
+    `INSERT INTO user_projects (tenant_id, user_id, project_id)
+     SELECT $1, $2, unnest($3::text[])`,
+    [tenantId, userId, distinct],
+  );
+}
+
+function toTenant(row: Row): Tenant {
+  return {
+    tenant_id: row.tenant_id as string,
+    name: row.name as string,
+    subscribed: row.subscribed === true,
+    rate_limit: row.rate_limit as number | null,
+    created_at: row.created_at as string,
+  };
+}
+
+function toUser(row: Row): User & { password_hash: string | null } {
+  const passwordHash = row.password_hash as string | null;
+  return {
+    user_id: row.user_id as string,
+    tenant_id: row.tenant_id as string,
+    name: row.name as string,
+    role: row.role as User["role"],
+    project_ids: [...(row.grants as string[])].sort(),
+    has_password: passwordHash !== null,
+    password_hash: passwordHash,
+  };
+}
+
+function publicUser(user: User & { password_hash: string | null }): User {
+  const { password_hash: _hidden, ...rest } = user;
+  return rest;
+}
