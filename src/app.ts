@@ -12,7 +12,8 @@ import { batchQueryRoute } from "./http/routes/batch-query.js";
 import { healthRoutes } from "./http/routes/health.js";
 import { ErrorBody } from "./http/schemas.js";
 import { registerTenantGuard } from "./http/tenant-guard.js";
-import { MemoryRateLimiter, type RateLimiter } from "./limits/rate-limiter.js";
+import { createRateLimiter } from "./limits/create-rate-limiter.js";
+import type { RateLimiter } from "./limits/rate-limiter.js";
 import { loggerOptions } from "./logger.js";
 import type { Store } from "./store/types.js";
 
@@ -92,7 +93,10 @@ export async function buildApp({
   registerErrorRenderer(app, config);
   registerTenantGuard(app);
 
-  const deps = { config, store, limiter: limiter ?? new MemoryRateLimiter() };
+  // Shared by the replicas through Redis when REDIS_URL is set; otherwise per process.
+  const rateLimiter = limiter ?? createRateLimiter(config.redisUrl, app.log);
+  if (!limiter) app.addHook("onClose", async () => rateLimiter.close?.());
+  const deps = { config, store, limiter: rateLimiter };
   healthRoutes(app, store);
   batchQueryRoute(app, deps);
   app.get("/openapi.json", { schema: { hide: true } }, async () => app.swagger());

@@ -24,6 +24,8 @@ export interface Config {
   /** Longest a graceful shutdown waits for in-flight requests before exiting anyway. */
   readonly shutdownGraceMs: number;
   readonly tokenTtlSeconds: number;
+  /** Redis shared by the replicas for rate limits (REDIS_URL); unset = counted per process. */
+  readonly redisUrl: string | undefined;
 }
 
 /** Flags given on the command line win over the environment. */
@@ -69,6 +71,7 @@ export function loadConfig(
       1_000_000,
     ),
     adminKey: adminKey === "" ? undefined : adminKey,
+    redisUrl: redisUrl(env.REDIS_URL),
     logLevel: flags.logLevel ?? env.LOG_LEVEL ?? "info",
     requestTimeoutMs: integer(
       "PHONEFLEET_REQUEST_TIMEOUT_MS",
@@ -90,6 +93,16 @@ export function loadConfig(
       31_536_000,
     ),
   });
+}
+
+function redisUrl(raw: string | undefined): string | undefined {
+  if (raw === undefined || raw === "") return undefined;
+  if (!/^rediss?:\/\//.test(raw)) {
+    throw new ConfigError(
+      `REDIS_URL must be a redis:// or rediss:// URL, got ${JSON.stringify(raw)}`,
+    );
+  }
+  return raw;
 }
 
 function integer(name: string, raw: string | number, min: number, max: number): number {

@@ -1,6 +1,9 @@
 /**
- * Per-tenant request rate limits (requests per second). In-process: each replica counts on its
- * own, so N replicas together allow N times the rate.
+ * Request rate limits: N requests per window (one second unless said otherwise) per key. The
+ * tenant API keys them by tenant; login throttling can key them by user and use a longer window.
+ *
+ * In-process by default: each replica counts on its own, so N replicas together allow N times
+ * the rate. With REDIS_URL the count is shared (./redis-rate-limiter.ts).
  */
 import { RateLimiterMemory, RateLimiterRes } from "rate-limiter-flexible";
 
@@ -11,26 +14,35 @@ export interface RateDecision {
 }
 
 export interface RateLimiter {
-  consume(key: string, perSecond: number): Promise<RateDecision>;
+  /** Counts one request of `key` against `perWindow` requests per `windowSeconds` (default 1). */
+  consume(key: string, perWindow: number, windowSeconds?: number): Promise<RateDecision>;
+  close?(): Promise<void>;
 }
 
 export class MemoryRateLimiter implements RateLimiter {
-  /** One limiter per distinct rate; tenants with the same rate share it under their own keys. */
-  private readonly byRate = new Map<number, RateLimiterMemory>();
+  /** One limiter per distinct rate; keys with the same rate share it under their own names. */
+  private readonly byRate = new Map<string, RateLimiterMemory>();
 
-  async consume(key: string, perSecond: number): Promise<RateDecision> {
-    let limiter = this.byRate.get(perSecond);
+  async consume(key: string, perWindow: number, windowSeconds = 1): Promise<RateDecision> {
+    const rate = `${perWindow}/${windowSeconds}`;
+    let limiter = this.byRate.get(rate);
     if (!limiter) {
-      limiter = new RateLimiterMemory({ points: perSecond, duration: 1 });
-      this.byRate.set(perSecond, limiter);
+      limiter = new RateLimiterMemory({ points: perWindow, duration: windowSeconds });
+      this.byRate.set(rate, limiter);
     }
-    try {
-      await limiter.consume(key);
-      return { allowed: true, retryAfterMs: 0 };
-    } catch (result) {
-      if (result instanceof RateLimiterRes)
-        return { allowed: false, retryAfterMs: result.msBeforeNext };
-      throw result;
+    return decide(limiter.consume(key));
+  }
+}
+
+/** A consume's outcome: refused with its wait, or allowed; anything else is a real error. */
+export async function decide(consumed: Promise<RateLimiterRes>): Promise<RateDecision> {
+  try {
+    await consumed;
+    return { allowed: true, retryAfterMs: 0 };
+  } catch (result) {
+    if (result instanceof RateLimiterRes) {
+      return { allowed: false, retryAfterMs: result.msBeforeNext };
     }
+    throw result;
   }
 }
