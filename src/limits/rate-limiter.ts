@@ -5,7 +5,7 @@
  * In-process by default: each replica counts on its own, so N replicas together allow N times
  * the rate. With REDIS_URL the count is shared (./redis-rate-limiter.ts).
  */
-import { RateLimiterMemory, RateLimiterRes } from "rate-limiter-flexible";
+import { type RateLimiterAbstract, RateLimiterMemory, RateLimiterRes } from "rate-limiter-flexible";
 
 export interface RateDecision {
   allowed: boolean;
@@ -16,7 +16,19 @@ export interface RateDecision {
 export interface RateLimiter {
   /** Counts one request of `key` against `perWindow` requests per `windowSeconds` (default 1). */
   consume(key: string, perWindow: number, windowSeconds?: number): Promise<RateDecision>;
+  /**
+   * A raw counter on the same backing store (shared through Redis when configured), for callers
+   * that need more than consume, e.g. login throttling counting failures and clearing them.
+   */
+  counter?(options: CounterOptions): RateLimiterAbstract;
   close?(): Promise<void>;
+}
+
+/** `points` per `duration` seconds under `keyPrefix`. */
+export interface CounterOptions {
+  keyPrefix: string;
+  points: number;
+  duration: number;
 }
 
 export class MemoryRateLimiter implements RateLimiter {
@@ -31,6 +43,10 @@ export class MemoryRateLimiter implements RateLimiter {
       this.byRate.set(rate, limiter);
     }
     return decide(limiter.consume(key));
+  }
+
+  counter(options: CounterOptions): RateLimiterAbstract {
+    return new RateLimiterMemory(options);
   }
 }
 

@@ -8,7 +8,12 @@
  */
 import { Redis } from "ioredis";
 import { RateLimiterMemory, RateLimiterRedis, type RateLimiterRes } from "rate-limiter-flexible";
-import { decide, type RateDecision, type RateLimiter } from "./rate-limiter.js";
+import {
+  type CounterOptions,
+  decide,
+  type RateDecision,
+  type RateLimiter,
+} from "./rate-limiter.js";
 
 export interface LimiterLog {
   warn(details: object, message: string): void;
@@ -36,6 +41,7 @@ export class RedisRateLimiter implements RateLimiter {
   private readonly redis: Redis;
   private readonly byRate = new Map<string, RateLimiterRedis>();
   private degraded = false;
+  private connected: Promise<void> | undefined;
 
   constructor(
     url: string,
@@ -54,14 +60,39 @@ export class RedisRateLimiter implements RateLimiter {
     // printed by ioredis on every reconnection attempt.
     this.redis.on("error", (error: Error) => this.markDegraded(error.message));
     this.redis.on("ready", () => this.markRestored());
+    this.connected = new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.redis.off("ready", done);
+        this.redis.off("error", done);
+        this.connected = undefined;
+        resolve();
+      };
+      const timer = setTimeout(done, 1000);
+      this.redis.once("ready", done);
+      this.redis.once("error", done);
+    });
   }
 
   async consume(key: string, perWindow: number, windowSeconds = 1): Promise<RateDecision> {
+    // The first requests after start wait for the first connection (1 s at most) instead of
+    // being counted locally while it is still being made.
+    if (this.connected) await this.connected;
     const mark: CallMark = {};
     const decision = await decide(this.limiter(perWindow, windowSeconds).consume(key, 1, mark));
     if (mark.degraded) this.markDegraded("Redis did not answer");
     else this.markRestored();
     return decision;
+  }
+
+  counter(options: CounterOptions): RateLimiterRedis {
+    return new RateLimiterRedis({
+      ...options,
+      storeClient: this.redis,
+      keyPrefix: `${this.keyPrefix}:${options.keyPrefix}`,
+      rejectIfRedisNotReady: true,
+      insuranceLimiter: new RateLimiterMemory(options),
+    });
   }
 
   async close(): Promise<void> {
