@@ -5,6 +5,7 @@
  */
 import { createHash } from "node:crypto";
 import type { SceneTag, WireInstance } from "../../src/instances/model.js";
+import { createProject } from "../../src/operator/projects.js";
 import type { Store } from "../../src/store/types.js";
 import { addInstances, makeTenant, type TenantFixture } from "./fixtures.js";
 import type { RefInstance } from "./reference.js";
@@ -129,14 +130,18 @@ export interface Catalog {
 /**
  * A tenant with 3 projects and `size` instances (default 105, more than one full page). `idPrefix` (2 characters) keeps
  * instance ids unique when several catalogs share a store; names repeat across catalogs.
+ * `projectNames` names the 3 projects (default `<tenant>-p0`…), e.g. the same in every tenant.
  */
 export async function seedCatalog(
   store: Store,
   tenantName: string,
   idPrefix: string,
   size = 105,
+  projectNames?: readonly [string, string, string],
 ): Promise<Catalog> {
-  const tenant = await makeTenant(store, tenantName, 3);
+  const tenant = await makeTenant(store, tenantName, projectNames ? 0 : 3);
+  for (const name of projectNames ?? [])
+    tenant.projects.push(await createProject(store, tenant.tenantId, { name }));
   const instances: RefInstance[] = [];
   for (let i = 0; i < size; i++) {
     const project = tenant.projects[i % 3];
