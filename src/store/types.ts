@@ -85,6 +85,22 @@ export interface Principal {
   rateLimit: number | null;
 }
 
+/** An access key (AK/SK) as stored: the secret only sealed (src/auth/secret-box.ts). */
+export interface AccessKeyRecord {
+  access_key: string;
+  tenant_id: string;
+  user_id: string;
+  /** The secret key sealed with AES-256-GCM under the server key, bound to access_key. */
+  secret_sealed: string;
+  created_at: string;
+}
+
+/** The caller behind an access key: the user and tenant facts of a Principal, and the key. */
+export interface AccessKeyPrincipal extends Omit<Principal, "tokenId" | "expiresAt"> {
+  accessKey: string;
+  secretSealed: string;
+}
+
 /** An instance as stored: the wire fields plus ownership and bookkeeping. */
 export interface StoredInstance extends Omit<WireInstance, "project_name" | "assign_status"> {
   tenant_id: string;
@@ -164,6 +180,13 @@ export interface Store {
   updateUser(userId: string, patch: UserPatch): Promise<boolean>;
   insertToken(token: TokenRecord): Promise<void>;
   revokeToken(tokenId: string, at: string): Promise<boolean>;
+
+  // Access keys (AK/SK)
+  insertAccessKey(key: AccessKeyRecord): Promise<void>;
+  /** Read on every signed request, revoked keys included (`revoked` says so). */
+  principalByAccessKey(accessKey: string): Promise<AccessKeyPrincipal | undefined>;
+  /** False when the key is unknown or already revoked. */
+  revokeAccessKey(accessKey: string, at: string): Promise<boolean>;
 
   // Instances
   /** All or nothing: either every batch is stored or, on any error, none is. Returns the count. */

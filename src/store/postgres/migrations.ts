@@ -138,4 +138,27 @@ export const migrations: Migration[] = [
       DROP TABLE tenants;
     `,
   },
+  {
+    version: 2,
+    name: "access-keys",
+    up: `
+      -- AK/SK pairs for API-gateway request signing (see ../sqlite/migrations.ts, version 2).
+      -- The secret is stored sealed (AES-256-GCM under the server key), never in the clear.
+      CREATE TABLE access_keys (
+        tenant_id     text COLLATE "C" NOT NULL,
+        access_key    text COLLATE "C" NOT NULL,
+        user_id       text COLLATE "C" NOT NULL,
+        secret_sealed text COLLATE "C" NOT NULL,
+        created_at    text COLLATE "C" NOT NULL,
+        revoked_at    text COLLATE "C",
+        PRIMARY KEY (tenant_id, access_key),
+        CONSTRAINT access_keys_id_global UNIQUE (access_key),
+        FOREIGN KEY (tenant_id, user_id) REFERENCES users (tenant_id, user_id) ON DELETE CASCADE
+      );
+      CREATE INDEX access_keys_by_user ON access_keys (tenant_id, user_id);
+    `,
+    down: `
+      DROP TABLE access_keys;
+    `,
+  },
 ];

@@ -15,6 +15,8 @@ import {
   type WireInstance,
 } from "../../instances/model.js";
 import type {
+  AccessKeyPrincipal,
+  AccessKeyRecord,
   ImportBatch,
   InstancePatch,
   NewUser,
@@ -410,6 +412,57 @@ export class PostgresStore implements Store {
     const result = await this.query(
       "UPDATE tokens SET revoked_at = $1 WHERE token_id = $2 AND revoked_at IS NULL",
       [at, tokenId],
+    );
+    return (result.rowCount ?? 0) > 0;
+  }
+
+  // ---- access keys -------------------------------------------------------------------------
+
+  async insertAccessKey(key: AccessKeyRecord): Promise<void> {
+    await write(`access key ${key.access_key}`, () =>
+      this.query(
+        `INSERT INTO access_keys (tenant_id, access_key, user_id, secret_sealed, created_at)
+         VALUES ($1, $2, $3, $4, $5)`,
+        [key.tenant_id, key.access_key, key.user_id, key.secret_sealed, key.created_at],
+      ),
+    );
+  }
+
+  async principalByAccessKey(accessKey: string): Promise<AccessKeyPrincipal | undefined> {
+    const { rows } = await this.query(
+      `SELECT a.access_key, a.secret_sealed, a.revoked_at, u.user_id, u.name AS user_name, u.role,
+              t.tenant_id, t.name AS tenant_name, t.deleted_at, t.subscribed, t.rate_limit,
+              ARRAY(SELECT g.project_id FROM user_projects g
+                    WHERE g.tenant_id = u.tenant_id AND g.user_id = u.user_id
+                    ORDER BY g.project_id) AS grants
+       FROM access_keys a
+       JOIN users u ON u.tenant_id = a.tenant_id AND u.user_id = a.user_id
+       JOIN tenants t ON t.tenant_id = u.tenant_id
+       WHERE a.access_key = $1`,
+      [accessKey],
+    );
+    const row = rows[0];
+    if (!row) return undefined;
+    return {
+      accessKey: row.access_key as string,
+      secretSealed: row.secret_sealed as string,
+      revoked: row.revoked_at !== null,
+      userId: row.user_id as string,
+      userName: row.user_name as string,
+      role: row.role as Principal["role"],
+      projectIds: row.grants as string[],
+      tenantId: row.tenant_id as string,
+      tenantName: row.tenant_name as string,
+      tenantDeleted: row.deleted_at !== null,
+      subscribed: row.subscribed === true,
+      rateLimit: row.rate_limit as number | null,
+    };
+  }
+
+  async revokeAccessKey(accessKey: string, at: string): Promise<boolean> {
+    const result = await this.query(
+      "UPDATE access_keys SET revoked_at = $1 WHERE access_key = $2 AND revoked_at IS NULL",
+      [at, accessKey],
     );
     return (result.rowCount ?? 0) > 0;
   }

@@ -121,4 +121,26 @@ export const migrations: Migration[] = [
       DROP TABLE tenants;
     `,
   },
+  {
+    version: 2,
+    name: "access-keys",
+    up: `
+      -- AK/SK pairs for API-gateway request signing. The secret must be readable to verify a
+      -- signature, so it is stored sealed (AES-256-GCM under the server key, bound to its
+      -- access_key), never in the clear. A revoked key keeps its row: its id is never reused.
+      CREATE TABLE access_keys (
+        access_key    TEXT PRIMARY KEY,
+        tenant_id     TEXT NOT NULL,
+        user_id       TEXT NOT NULL,
+        secret_sealed TEXT NOT NULL,
+        created_at    TEXT NOT NULL,
+        revoked_at    TEXT,
+        FOREIGN KEY (tenant_id, user_id) REFERENCES users (tenant_id, user_id) ON DELETE CASCADE
+      );
+      CREATE INDEX access_keys_by_user ON access_keys (user_id);
+    `,
+    down: `
+      DROP TABLE access_keys;
+    `,
+  },
 ];

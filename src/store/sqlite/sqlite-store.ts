@@ -13,6 +13,8 @@ import {
   type WireInstance,
 } from "../../instances/model.js";
 import type {
+  AccessKeyPrincipal,
+  AccessKeyRecord,
   ImportBatch,
   InstancePatch,
   NewUser,
@@ -394,6 +396,46 @@ export class SqliteStore implements Store {
     const result = this.sql(
       "UPDATE tokens SET revoked_at = ? WHERE token_id = ? AND revoked_at IS NULL",
     ).run(at, tokenId);
+    return result.changes > 0;
+  }
+
+  // ---- access keys -------------------------------------------------------------------------
+
+  async insertAccessKey(key: AccessKeyRecord): Promise<void> {
+    this.write(`access key ${key.access_key}`, () =>
+      this.sql(`INSERT INTO access_keys (access_key, tenant_id, user_id, secret_sealed, created_at)
+        VALUES (@access_key, @tenant_id, @user_id, @secret_sealed, @created_at)`).run(key),
+    );
+  }
+
+  async principalByAccessKey(accessKey: string): Promise<AccessKeyPrincipal | undefined> {
+    const row = this.sql(`
+      SELECT a.access_key, a.secret_sealed, a.revoked_at, u.user_id, u.name AS user_name, u.role,
+             t.tenant_id, t.name AS tenant_name, t.deleted_at, t.subscribed, t.rate_limit,
+             (SELECT json_group_array(project_id) FROM user_projects g WHERE g.user_id = u.user_id) AS grants
+      FROM access_keys a JOIN users u ON u.user_id = a.user_id JOIN tenants t ON t.tenant_id = u.tenant_id
+      WHERE a.access_key = ?`).get(accessKey) as Row | undefined;
+    if (!row) return undefined;
+    return {
+      accessKey: row.access_key as string,
+      secretSealed: row.secret_sealed as string,
+      revoked: row.revoked_at !== null,
+      userId: row.user_id as string,
+      userName: row.user_name as string,
+      role: row.role as Principal["role"],
+      projectIds: JSON.parse(row.grants as string) as string[],
+      tenantId: row.tenant_id as string,
+      tenantName: row.tenant_name as string,
+      tenantDeleted: row.deleted_at !== null,
+      subscribed: row.subscribed === 1,
+      rateLimit: row.rate_limit as number | null,
+    };
+  }
+
+  async revokeAccessKey(accessKey: string, at: string): Promise<boolean> {
+    const result = this.sql(
+      "UPDATE access_keys SET revoked_at = ? WHERE access_key = ? AND revoked_at IS NULL",
+    ).run(at, accessKey);
     return result.changes > 0;
   }
 
