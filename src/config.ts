@@ -3,6 +3,8 @@
  * Nothing else in the code base reads process.env: the config is handed to whoever needs it.
  */
 
+import { parseSecretKey } from "./auth/secret-box.js";
+
 export type ErrorStatusMode = "seed" | "http200";
 
 export interface Config {
@@ -26,6 +28,11 @@ export interface Config {
   readonly tokenTtlSeconds: number;
   /** Redis shared by the replicas for rate limits (REDIS_URL); unset = counted per process. */
   readonly redisUrl: string | undefined;
+  /**
+   * Server key (PHONEFLEET_SECRET_KEY, 32 bytes) that encrypts access-key secrets at rest; when
+   * absent, a key file beside the SQLite database is used (src/auth/secret-box.ts).
+   */
+  readonly secretKey: Buffer | undefined;
 }
 
 /** Flags given on the command line win over the environment. */
@@ -52,6 +59,13 @@ export function loadConfig(
   if (errorStatus !== "seed" && errorStatus !== "http200") {
     throw new ConfigError(
       `error status mode must be "seed" or "http200", got ${JSON.stringify(errorStatus)}`,
+    );
+  }
+  const secretKeyText = env.PHONEFLEET_SECRET_KEY;
+  const secretKey = secretKeyText ? parseSecretKey(secretKeyText) : undefined;
+  if (secretKeyText && !secretKey) {
+    throw new ConfigError(
+      "PHONEFLEET_SECRET_KEY must be 32 bytes written as 64 hex digits or base64",
     );
   }
   const adminKey = env.PHONEFLEET_ADMIN_KEY;
@@ -92,6 +106,7 @@ export function loadConfig(
       60,
       31_536_000,
     ),
+    secretKey,
   });
 }
 
