@@ -10,9 +10,11 @@ import { registerErrorRenderer } from "./http/error-renderer.js";
 import { genReqId } from "./http/request-id.js";
 import { batchQueryRoute } from "./http/routes/batch-query.js";
 import { healthRoutes } from "./http/routes/health.js";
+import { iamTokenRoute } from "./http/routes/iam-tokens.js";
 import { ErrorBody } from "./http/schemas.js";
 import { registerTenantGuard } from "./http/tenant-guard.js";
 import { createRateLimiter } from "./limits/create-rate-limiter.js";
+import { FailureCountingThrottle, type LoginThrottle } from "./limits/login-throttle.js";
 import type { RateLimiter } from "./limits/rate-limiter.js";
 import { loggerOptions } from "./logger.js";
 import type { Store } from "./store/types.js";
@@ -28,6 +30,8 @@ export interface AppDeps {
   config: Config;
   store: Store;
   limiter?: RateLimiter;
+  /** Failed-login counting for POST /v3/auth/tokens; defaults to counters on `limiter`'s store. */
+  loginThrottle?: LoginThrottle;
   /** Where logs go; defaults to stdout. Tests pass a stream to read them. */
   logStream?: NodeJS.WritableStream;
 }
@@ -36,6 +40,7 @@ export async function buildApp({
   config,
   store,
   limiter,
+  loginThrottle,
   logStream,
 }: AppDeps): Promise<FastifyInstance> {
   const options: FastifyServerOptions = {
@@ -99,6 +104,11 @@ export async function buildApp({
   const deps = { config, store, limiter: rateLimiter };
   healthRoutes(app, store);
   batchQueryRoute(app, deps);
+  // Failed logins are counted where the rate limits are (shared through Redis when configured).
+  const counter = rateLimiter.counter?.bind(rateLimiter);
+  const throttle =
+    loginThrottle ?? new FailureCountingThrottle(counter ? { limiterFactory: counter } : {});
+  await iamTokenRoute(app, { config, store, throttle });
   app.get("/openapi.json", { schema: { hide: true } }, async () => app.swagger());
 
   return app;

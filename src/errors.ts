@@ -23,6 +23,16 @@ export const GATEWAY = {
   throttled: { code: "APIGW.0308", status: 429 },
 } as const;
 
+/**
+ * Errors of the IAM-compatible token endpoint (POST /v3/auth/tokens), in IAM's own
+ * `IAM.xxxx` style (IAM.0007 is IAM's "request parameter is invalid"). Its throttling answers
+ * GATEWAY.throttled, as the gateway in front of IAM would.
+ */
+export const IAM = {
+  badRequest: { code: "IAM.0007", status: 400 },
+  unauthorized: { code: "IAM.0001", status: 401 },
+} as const;
+
 /** Errors of the operator side (CLI and admin API). */
 export const OPERATOR = {
   badInput: { code: "ADMIN.BAD_REQUEST", status: 400 },
