@@ -8,6 +8,7 @@ import Fastify, { type FastifyInstance, type FastifyServerOptions, LogController
 import type { Config } from "./config.js";
 import { registerErrorRenderer } from "./http/error-renderer.js";
 import { genReqId } from "./http/request-id.js";
+import { adminRoutes } from "./http/routes/admin/index.js";
 import { batchQueryRoute } from "./http/routes/batch-query.js";
 import { healthRoutes } from "./http/routes/health.js";
 import { iamTokenRoute } from "./http/routes/iam-tokens.js";
@@ -72,7 +73,10 @@ export async function buildApp({
         version: "0.1.0",
       },
       components: {
-        securitySchemes: { XAuthToken: { type: "apiKey", in: "header", name: "X-Auth-Token" } },
+        securitySchemes: {
+          XAuthToken: { type: "apiKey", in: "header", name: "X-Auth-Token" },
+          AdminKey: { type: "http", scheme: "bearer", description: "PHONEFLEET_ADMIN_KEY" },
+        },
       },
     },
   });
@@ -109,6 +113,7 @@ export async function buildApp({
   const throttle =
     loginThrottle ?? new FailureCountingThrottle(counter ? { limiterFactory: counter } : {});
   await iamTokenRoute(app, { config, store, throttle });
+  await adminRoutes(app, { config, store });
   app.get("/openapi.json", { schema: { hide: true } }, async () => app.swagger());
 
   return app;

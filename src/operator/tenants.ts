@@ -1,6 +1,7 @@
 /** Tenants: the operations the CLI and the admin API share. */
-import { notFound } from "../errors.js";
+import { badInput, notFound } from "../errors.js";
 import { HEX_ID, newHexId } from "../ids.js";
+import { STATUS_CODES } from "../instances/model.js";
 import type { Store, Tenant } from "../store/types.js";
 import { NewTenant, TenantPatch } from "./schemas.js";
 import { checker } from "./validate.js";
@@ -9,9 +10,13 @@ const checkNew = checker(NewTenant);
 const checkPatch = checker(TenantPatch);
 
 export interface TenantDetail extends Tenant {
-  /** Instance counts keyed by running_status code. */
+  /** Instance counts keyed by running_status code, every code present (0 when none). */
   instances_by_running_status: Record<string, number>;
 }
+
+/** Paging bounds of the tenant list: a page is at most MAX_PAGE tenants. */
+export const MAX_PAGE = 1000;
+const MAX_OFFSET = 1_000_000_000;
 
 export async function createTenant(store: Store, input: unknown): Promise<Tenant> {
   const body = checkNew(input);
@@ -27,6 +32,10 @@ export async function createTenant(store: Store, input: unknown): Promise<Tenant
 }
 
 export async function listTenants(store: Store, limit = 100, offset = 0): Promise<Tenant[]> {
+  if (!Number.isSafeInteger(limit) || limit < 1 || limit > MAX_PAGE)
+    throw badInput(`limit must be an integer from 1 to ${MAX_PAGE}, got ${limit}`);
+  if (!Number.isSafeInteger(offset) || offset < 0 || offset > MAX_OFFSET)
+    throw badInput(`offset must be an integer from 0 to ${MAX_OFFSET}, got ${offset}`);
   return store.listTenants(limit, offset);
 }
 
@@ -41,9 +50,12 @@ export async function findTenant(store: Store, idOrName: string): Promise<Tenant
 
 export async function getTenant(store: Store, idOrName: string): Promise<TenantDetail> {
   const tenant = await findTenant(store, idOrName);
+  const counts = await store.instanceCountsByRunningStatus(tenant.tenant_id);
   return {
     ...tenant,
-    instances_by_running_status: await store.instanceCountsByRunningStatus(tenant.tenant_id),
+    instances_by_running_status: Object.fromEntries(
+      STATUS_CODES.running_status.map((code) => [String(code), counts[code] ?? 0]),
+    ),
   };
 }
 

@@ -38,9 +38,11 @@ export async function listUsers(store: Store, tenant: string): Promise<User[]> {
   return store.listUsers((await findTenant(store, tenant)).tenant_id);
 }
 
+/** A user of a live tenant: a deleted tenant's users are gone for the operator too. */
 export async function getUser(store: Store, userId: string): Promise<User> {
   const user = await store.userById(userId);
-  if (!user) throw notFound(`no user ${JSON.stringify(userId)}`);
+  if (!user || !(await store.tenantById(user.tenant_id)))
+    throw notFound(`no user ${JSON.stringify(userId)}`);
   const { password_hash: _hidden, ...rest } = user;
   return rest;
 }
