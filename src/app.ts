@@ -5,6 +5,7 @@
 import swagger from "@fastify/swagger";
 import swaggerUi from "@fastify/swagger-ui";
 import Fastify, { type FastifyInstance, type FastifyServerOptions, LogController } from "fastify";
+import { type SecretBox, secretBoxFor } from "./auth/secret-box.js";
 import type { Config } from "./config.js";
 import { registerErrorRenderer } from "./http/error-renderer.js";
 import { genReqId } from "./http/request-id.js";
@@ -33,6 +34,8 @@ export interface AppDeps {
   limiter?: RateLimiter;
   /** Failed-login counting for POST /v3/auth/tokens; defaults to counters on `limiter`'s store. */
   loginThrottle?: LoginThrottle;
+  /** Seals access-key secrets; defaults to the server key of `config` (src/auth/secret-box.ts). */
+  secrets?: SecretBox;
   /** Where logs go; defaults to stdout. Tests pass a stream to read them. */
   logStream?: NodeJS.WritableStream;
 }
@@ -42,6 +45,7 @@ export async function buildApp({
   store,
   limiter,
   loginThrottle,
+  secrets,
   logStream,
 }: AppDeps): Promise<FastifyInstance> {
   const options: FastifyServerOptions = {
@@ -105,7 +109,7 @@ export async function buildApp({
   // Shared by the replicas through Redis when REDIS_URL is set; otherwise per process.
   const rateLimiter = limiter ?? createRateLimiter(config.redisUrl, app.log);
   if (!limiter) app.addHook("onClose", async () => rateLimiter.close?.());
-  const deps = { config, store, limiter: rateLimiter };
+  const deps = { config, store, limiter: rateLimiter, secrets: secrets ?? secretBoxFor(config) };
   healthRoutes(app, store);
   batchQueryRoute(app, deps);
   // Failed logins are counted where the rate limits are (shared through Redis when configured).

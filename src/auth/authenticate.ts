@@ -41,7 +41,8 @@ export async function authenticateToken(
   return callerOf(principal);
 }
 
-export function callerOf(principal: Principal): Caller {
+/** The user and tenant facts of a token's or an access key's principal → the caller. */
+export function callerOf(principal: Omit<Principal, "tokenId" | "expiresAt">): Caller {
   if (principal.tenantDeleted)
     throw new ApiError(KOOPHONE.tenantMissing, "The tenant does not exist");
   if (!principal.subscribed) {

@@ -1,10 +1,18 @@
 /**
  * What every tenant-API request passes before its handler, in the spec's order of checks:
- * token (401) → tenant exists (500 0000) → subscription (400 1004) → rate limit (429).
+ * credentials (401) → tenant exists (500 0000) → subscription (400 1004) → rate limit (429).
  * Parameters are checked after this, by the route.
+ *
+ * Credentials are an X-Auth-Token or an AK/SK signature. A request with a non-empty
+ * X-Auth-Token is judged by the token alone and its Authorization header is ignored (official
+ * SDKs may send both); without one, an `Authorization: SDK-HMAC-SHA256 …` header is verified.
+ * Tenant routes are GET-only and never read a body, so a signature is checked against the
+ * payload hash the client declared (X-Sdk-Content-Sha256) or the empty body's.
  */
 import type { FastifyInstance, FastifyRequest, onRequestAsyncHookHandler } from "fastify";
+import { authenticateSignedRequest, isSignedRequest } from "../auth/aksk.js";
 import { authenticateToken, type Caller } from "../auth/authenticate.js";
+import type { SecretBox } from "../auth/secret-box.js";
 import type { Config } from "../config.js";
 import { ApiError, GATEWAY } from "../errors.js";
 import type { RateLimiter } from "../limits/rate-limiter.js";
@@ -20,6 +28,8 @@ export interface GuardDeps {
   config: Config;
   store: Store;
   limiter: RateLimiter;
+  /** Opens access-key secrets for signature checks. */
+  secrets: SecretBox;
 }
 
 export function registerTenantGuard(app: FastifyInstance): void {
@@ -32,16 +42,16 @@ export function callerOf(request: FastifyRequest): Caller {
   return request.caller;
 }
 
-export function tenantGuard({ config, store, limiter }: GuardDeps): onRequestAsyncHookHandler {
+export function tenantGuard({
+  config,
+  store,
+  limiter,
+  secrets,
+}: GuardDeps): onRequestAsyncHookHandler {
   return async (request, reply) => {
     // Tenant data is per caller and changes under the operator's hand: never cache it.
     reply.header("cache-control", "no-store");
-    const token = request.headers["x-auth-token"];
-    const caller = await authenticateToken(
-      store,
-      Array.isArray(token) ? token[0] : token,
-      new Date(),
-    );
+    const caller = await authenticate(request, store, secrets);
     const decision = await limiter.consume(
       caller.tenantId,
       caller.rateLimit ?? config.defaultRateLimit,
@@ -58,4 +68,20 @@ export function tenantGuard({ config, store, limiter }: GuardDeps): onRequestAsy
     }
     request.caller = caller;
   };
+}
+
+function authenticate(request: FastifyRequest, store: Store, secrets: SecretBox): Promise<Caller> {
+  const now = new Date();
+  const header = request.headers["x-auth-token"];
+  const token = Array.isArray(header) ? header[0] : header;
+  if (token?.trim() || !isSignedRequest(request.headers.authorization)) {
+    return authenticateToken(store, token, now);
+  }
+  const { method, url, headers } = request.raw;
+  return authenticateSignedRequest(
+    store,
+    secrets,
+    { method: method ?? "GET", url: url ?? "/", headers },
+    now,
+  );
 }
