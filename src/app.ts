@@ -103,6 +103,17 @@ export async function buildApp({
     );
   });
 
+  // A keep-alive connection whose request finishes while close() runs would otherwise stay open
+  // until keepAliveTimeout, holding close() (and the graceful shutdown) long after the last
+  // response: once closing, every response tells its client to reconnect.
+  let closing = false;
+  app.addHook("preClose", async () => {
+    closing = true;
+  });
+  app.addHook("onSend", async (_request, reply) => {
+    if (closing) reply.header("connection", "close");
+  });
+
   registerErrorRenderer(app, config);
   registerTenantGuard(app);
 
