@@ -115,8 +115,10 @@ function positiveInteger(name: string, value: string | undefined): number {
 
 function text(name: string, value: string | undefined): string | undefined {
   if (value === undefined) return undefined;
-  if (value.length < 1 || value.length > 64) {
-    throw badParameter(`${name} must be 1-64 characters, got ${value.length}`);
+  // Characters are code points, as the operator's schemas count them (an emoji is one, not two).
+  const length = [...value].length;
+  if (length < 1 || length > 64) {
+    throw badParameter(`${name} must be 1-64 characters, got ${length}`);
   }
   return value;
 }
