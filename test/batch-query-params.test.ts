@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildApp } from "../src/app.js";
 import { BATCH, batchQuery, expectError, expectPage, type Params } from "./helpers/api.js";
 import { type Catalog, seedCatalog } from "./helpers/catalog.js";
-import { testConfig } from "./helpers/fixtures.js";
+import { addInstances, makeTenant, testConfig } from "./helpers/fixtures.js";
 import { type RefQuery, referencePage, toParams } from "./helpers/reference.js";
 import { STORES } from "./helpers/stores.js";
 
@@ -276,6 +276,34 @@ for (const factory of STORES) {
       it("matches nothing when no name contains it", async () => {
         const body = await expectReference({ ...pageOf(), instance_name: "no such phone" });
         expect(body.total_count).toBe(0);
+      });
+
+      it("counts characters, not UTF-16 units: a 64-emoji name an operator stored is searchable", async () => {
+        const name = "📱".repeat(64); // 64 characters (code points), 128 UTF-16 units
+        const tenant = await makeTenant(ctx.store, "emoji", 1);
+        await addInstances(ctx.store, tenant.tenantId, [
+          {
+            instance_name: name,
+            region: "cn-north-4",
+            instance_sku: "sku",
+            project_id: tenant.projects[0]?.project_id,
+            pool_name: "phones",
+          },
+        ]);
+        const found = expectPage(
+          await batchQuery(app, tenant.adminToken, { ...PAGE, instance_name: name }),
+        );
+        expect(found.data.result.map((r) => r.instance_name)).toEqual([name]);
+        const res = await batchQuery(app, tenant.adminToken, {
+          ...PAGE,
+          instance_name: `${name}📱`,
+        });
+        expectError(res, 400, "KOOPHONE.API.1000");
+        const id = await batchQuery(app, tenant.adminToken, {
+          ...PAGE,
+          instance_id: "📱".repeat(64),
+        });
+        expect(expectPage(id).total_count).toBe(0);
       });
 
       it("takes 64 characters and rejects empty or 65", async () => {
