@@ -39,6 +39,8 @@ for (const factory of STORES) {
       throttled: "",
       throttledBad: "",
       unsubscribedSlow: "",
+      deletedRevoked: "",
+      unsubscribedNoGrants: "",
     };
     let ungrantedInstance = "";
 
@@ -65,10 +67,18 @@ for (const factory of STORES) {
 
       const gone = await makeTenant(store, "gone", 1);
       tokens.deleted = gone.adminToken;
+      const goneRevoked = await userWithToken(store, gone.tenantId, { name: "r", role: "admin" });
+      tokens.deletedRevoked = goneRevoked.token;
+      await revokeToken(store, goneRevoked.tokenId);
+      await updateTenant(store, gone.tenantId, { subscribed: false });
       await deleteTenant(store, gone.tenantId);
 
       const nosub = await makeTenant(store, "nosub", 1);
       tokens.unsubscribed = nosub.adminToken;
+      tokens.unsubscribedNoGrants = await tokenFor(store, nosub.tenantId, {
+        name: "nobody",
+        role: "member",
+      });
       await updateTenant(store, nosub.tenantId, { subscribed: false });
 
       const slow = await makeTenant(store, "slow", 1);
@@ -130,9 +140,19 @@ for (const factory of STORES) {
         expectError(await get(tokens.deleted, BAD), 500, "KOOPHONE.API.0000");
       });
 
-      it("unsubscribed tenant → 400 KOOPHONE.API.1004, before parameters", async () => {
+      it("a revoked token of a deleted tenant → 401: the token comes first", async () => {
+        expectError(await get(tokens.deletedRevoked), 401, "APIGW.0301");
+      });
+
+      it("a deleted tenant that had also unsubscribed → 0000: existence before subscription", async () => {
+        expectError(await get(tokens.deleted), 500, "KOOPHONE.API.0000");
+      });
+
+      it("unsubscribed tenant → 400 KOOPHONE.API.1004, before parameters and permission", async () => {
         expectError(await get(tokens.unsubscribed), 400, "KOOPHONE.API.1004");
         expectError(await get(tokens.unsubscribed, BAD), 400, "KOOPHONE.API.1004");
+        expectError(await get(tokens.unsubscribedNoGrants), 400, "KOOPHONE.API.1004");
+        expectError(await get(tokens.unsubscribedNoGrants, BAD), 400, "KOOPHONE.API.1004");
       });
 
       it("unsubscribed comes before the rate limit", async () => {

@@ -127,6 +127,12 @@ for (const factory of STORES) {
         }
       });
 
+      it("takes a good query parameter over a malformed header", async () => {
+        const res = await get({ ...PAGE, "x-request-id": "good-q" }, { "x-request-id": "bad id" });
+        expectPage(res);
+        expect(res.headers["x-request-id"]).toBe("good-q");
+      });
+
       it("rejects a malformed query parameter even when the header is fine", async () => {
         const res = await get({ ...PAGE, "x-request-id": "bad id" }, { "x-request-id": "good" });
         expectError(res, 400, "KOOPHONE.API.1000");
