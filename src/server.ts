@@ -16,7 +16,10 @@ export interface RunningServer {
 
 export async function startServer(config: Config, store: Store): Promise<RunningServer> {
   const app = await buildApp({ config, store });
+  let grace: ReturnType<typeof closeWithGrace> | undefined;
+  // Hooks must be added before listen (Fastify refuses them after).
   app.addHook("onClose", async () => {
+    grace?.uninstall();
     await store.close();
   });
   await app.listen({ host: config.host, port: config.port });
@@ -24,13 +27,10 @@ export async function startServer(config: Config, store: Store): Promise<Running
   const port = typeof address === "object" && address ? address.port : config.port;
   const url = `http://${config.host.includes(":") ? `[${config.host}]` : config.host}:${port}`;
 
-  const grace = closeWithGrace({ delay: config.shutdownGraceMs }, async ({ signal, err }) => {
+  grace = closeWithGrace({ delay: config.shutdownGraceMs }, async ({ signal, err }) => {
     if (err) app.log.error({ err }, "shutting down after an uncaught error");
     else app.log.info({ signal }, "shutting down: finishing in-flight requests");
     await app.close();
-  });
-  app.addHook("onClose", async () => {
-    grace.uninstall();
   });
   return { app, url, close: () => app.close() };
 }
