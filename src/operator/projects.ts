@@ -1,4 +1,5 @@
 /** Projects and resource pools of a tenant. */
+import { notFound } from "../errors.js";
 import { newHexId } from "../ids.js";
 import type { Pool, Project, Store } from "../store/types.js";
 import { NewPool, NewProject } from "./schemas.js";
@@ -38,4 +39,25 @@ export async function createPool(store: Store, tenant: string, input: unknown): 
 
 export async function listPools(store: Store, tenant: string): Promise<Pool[]> {
   return store.listPools((await findTenant(store, tenant)).tenant_id);
+}
+
+/**
+ * Project ids from ids or names of projects of the tenant (people at a terminal name them);
+ * an unknown one is a 404 naming it.
+ */
+export async function resolveProjects(
+  store: Store,
+  tenant: string,
+  idsOrNames: readonly string[],
+): Promise<string[]> {
+  const { tenant_id, name } = await findTenant(store, tenant);
+  const projects = await store.listProjects(tenant_id);
+  return idsOrNames.map((wanted) => {
+    const project =
+      projects.find((p) => p.project_id === wanted) ?? projects.find((p) => p.name === wanted);
+    if (!project) {
+      throw notFound(`no project ${JSON.stringify(wanted)} in tenant ${JSON.stringify(name)}`);
+    }
+    return project.project_id;
+  });
 }
