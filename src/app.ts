@@ -7,7 +7,7 @@ import swaggerUi from "@fastify/swagger-ui";
 import Fastify, { type FastifyInstance, type FastifyServerOptions, LogController } from "fastify";
 import { type SecretBox, secretBoxFor } from "./auth/secret-box.js";
 import type { Config } from "./config.js";
-import { registerErrorRenderer } from "./http/error-renderer.js";
+import { registerErrorRenderer, renderFrameworkError } from "./http/error-renderer.js";
 import { genReqId } from "./http/request-id.js";
 import { adminRoutes } from "./http/routes/admin/index.js";
 import { batchQueryRoute } from "./http/routes/batch-query.js";
@@ -64,6 +64,7 @@ export async function buildApp({
     keepAliveTimeout: config.keepAliveTimeoutMs,
     bodyLimit: 1024 * 1024,
     return503OnClosing: true,
+    frameworkErrors: renderFrameworkError,
     routerOptions: { ignoreTrailingSlash: false, maxParamLength: 200 },
   };
   const app = Fastify(options);
@@ -128,7 +129,7 @@ export async function buildApp({
   const throttle =
     loginThrottle ?? new FailureCountingThrottle(counter ? { limiterFactory: counter } : {});
   await iamTokenRoute(app, { config, store, throttle });
-  await adminRoutes(app, { config, store });
+  await adminRoutes(app, { config, store, secrets: deps.secrets });
   app.get("/openapi.json", { schema: { hide: true } }, async () => app.swagger());
 
   return app;

@@ -29,6 +29,29 @@ export function registerErrorRenderer(app: FastifyInstance, config: Config): voi
   });
 }
 
+/**
+ * Fastify's `frameworkErrors`: a path that does not decode (`/v1/%E0%A4%A`) or an over-long path
+ * parameter never reaches a route, a hook or the error handler above. It names no API, so it is
+ * answered like an unknown route, in the same body and with the request id.
+ */
+export function renderFrameworkError(
+  _error: FastifyError,
+  request: FastifyRequest,
+  reply: FastifyReply,
+): void {
+  const admin = isAdmin(request);
+  const kind = admin ? OPERATOR.notFound : GATEWAY.notFound;
+  reply.header("x-request-id", request.id);
+  send(
+    reply,
+    kind.status,
+    new ApiError(
+      kind,
+      admin ? "No such admin route" : "The API does not exist or has not been published",
+    ),
+  );
+}
+
 function send(reply: FastifyReply, status: number, error: ApiError): void {
   // Serialized here, not through the route's response schema: with --error-status http200 an
   // error body travels under the 200 status, whose schema describes a page.
