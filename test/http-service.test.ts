@@ -140,6 +140,16 @@ for (const factory of STORES) {
           expectError(res, 404, "APIGW.0101");
         });
       }
+      for (const url of ["/v1/instances/batch-query%?page_no=1&page_size=1", "/v1/%E0%A4%A"]) {
+        it(`a malformed path ${url} → 404 APIGW.0101 in the error shape, with a request id`, async () => {
+          const res = await app.inject({
+            url,
+            headers: { "x-auth-token": token, "x-request-id": "bad-url-1" },
+          });
+          expectError(res, 404, "APIGW.0101");
+          expect(res.headers["x-request-id"]).toBe("bad-url-1");
+        });
+      }
     });
 
     describe("Cache-Control: no-store on every tenant answer", () => {
