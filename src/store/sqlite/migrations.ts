@@ -11,6 +11,9 @@ export interface Migration {
   down: string;
 }
 
+/** The columns of instances as migration 1 made them, copied as they are by migration 3. */
+const COLUMNS = `instance_id, tenant_id, project_id, pool_id, scene_tag, instance_name, name_folded, region, instance_sku, frozen_status, running_status, login_status, assign_user, billing_mode, phone_id, member_name, account_name, region_name, region_name_en, backup_status, backup_time, restore_status, restore_time, created_at, updated_at`;
+
 export const migrations: Migration[] = [
   {
     version: 1,
@@ -141,6 +144,217 @@ export const migrations: Migration[] = [
     `,
     down: `
       DROP TABLE access_keys;
+    `,
+  },
+  {
+    version: 3,
+    name: "query-acceleration",
+    // What keeps a million-instance tenant fast (issue 5). Everything below is kept exact by
+    // triggers, in the writer's own transaction, whichever code path or process writes.
+    up: `
+      -- instances gets an explicit INTEGER PRIMARY KEY: the search index below refers to rows
+      -- by rowid, and only an INTEGER PRIMARY KEY keeps its value through VACUUM and dumps.
+      -- instance_id stays unique (its own index, as before, when it was the primary key).
+      CREATE TABLE instances_v3 (
+        row_id          INTEGER PRIMARY KEY,
+        instance_id     TEXT NOT NULL UNIQUE,
+        tenant_id       TEXT NOT NULL,
+        project_id      TEXT NOT NULL,
+        pool_id         TEXT NOT NULL,
+        scene_tag       TEXT NOT NULL,
+        instance_name   TEXT NOT NULL,
+        name_folded     TEXT NOT NULL,
+        region          TEXT NOT NULL,
+        instance_sku    TEXT NOT NULL,
+        frozen_status   INTEGER NOT NULL,
+        running_status  INTEGER NOT NULL,
+        login_status    INTEGER NOT NULL,
+        assign_user     TEXT NOT NULL,
+        billing_mode    TEXT NOT NULL,
+        phone_id        TEXT NOT NULL,
+        member_name     TEXT NOT NULL,
+        account_name    TEXT NOT NULL,
+        region_name     TEXT NOT NULL,
+        region_name_en  TEXT NOT NULL,
+        backup_status   INTEGER NOT NULL,
+        backup_time     TEXT NOT NULL,
+        restore_status  INTEGER NOT NULL,
+        restore_time    TEXT NOT NULL,
+        created_at      TEXT NOT NULL,
+        updated_at      TEXT NOT NULL,
+        FOREIGN KEY (tenant_id, project_id) REFERENCES projects (tenant_id, project_id),
+        FOREIGN KEY (tenant_id, pool_id) REFERENCES pools (tenant_id, pool_id)
+      );
+      INSERT INTO instances_v3 (${COLUMNS})
+        SELECT ${COLUMNS} FROM instances ORDER BY rowid;
+      DROP TABLE instances;
+      ALTER TABLE instances_v3 RENAME TO instances;
+      CREATE INDEX instances_by_time ON instances (tenant_id, created_at, instance_id);
+      CREATE INDEX instances_by_name ON instances (tenant_id, instance_name, instance_id);
+      CREATE INDEX instances_by_id ON instances (tenant_id, instance_id);
+      CREATE INDEX instances_by_project ON instances (tenant_id, project_id, created_at, instance_id);
+      CREATE INDEX instances_by_scene ON instances (tenant_id, scene_tag, created_at, instance_id);
+      CREATE INDEX instances_by_pool ON instances (tenant_id, pool_id, created_at, instance_id);
+
+      -- Substring search: a trigram index over the folded names (folded in JavaScript, hence
+      -- case_sensitive 1). detail = none keeps it small: a needle's trigrams select candidates,
+      -- which the query then checks with instr(), so results equal a plain substring scan.
+      CREATE VIRTUAL TABLE instance_names USING fts5(
+        name_folded, content = 'instances', content_rowid = 'row_id',
+        tokenize = 'trigram case_sensitive 1', detail = 'none'
+      );
+      INSERT INTO instance_names (instance_names) VALUES ('rebuild');
+
+      -- Rows per (tenant, project, pool): total_count for any mix of visibility, pool and scene
+      -- filters is a sum over a few rows instead of a count over the tenant's rows.
+      CREATE TABLE instance_counts (
+        tenant_id  TEXT NOT NULL,
+        project_id TEXT NOT NULL,
+        pool_id    TEXT NOT NULL,
+        scene_tag  TEXT NOT NULL,
+        n          INTEGER NOT NULL,
+        PRIMARY KEY (tenant_id, project_id, pool_id, scene_tag)
+      ) WITHOUT ROWID;
+      INSERT INTO instance_counts (tenant_id, project_id, pool_id, scene_tag, n)
+        SELECT tenant_id, project_id, pool_id, scene_tag, COUNT(*) FROM instances
+        GROUP BY tenant_id, project_id, pool_id, scene_tag;
+
+      -- Rows per creation day (level 'd', bucket YYYY-MM-DD) and hour (level 'h', bucket
+      -- YYYY-MM-DD HH), per scope: '*' the whole tenant, 's:' a scene tag, 'p:' a pool, 'j:' a
+      -- project. They count time ranges and locate the row at a page's offset in creation
+      -- order without walking every row before it.
+      CREATE TABLE instance_time_counts (
+        tenant_id TEXT NOT NULL,
+        scope     TEXT NOT NULL,
+        level     TEXT NOT NULL,
+        bucket    TEXT NOT NULL,
+        n         INTEGER NOT NULL,
+        PRIMARY KEY (tenant_id, scope, level, bucket)
+      ) WITHOUT ROWID;
+      INSERT INTO instance_time_counts (tenant_id, scope, level, bucket, n)
+        SELECT i.tenant_id,
+               CASE s.column1 WHEN 0 THEN '*' WHEN 1 THEN 's:' || i.scene_tag
+                 WHEN 2 THEN 'p:' || i.pool_id ELSE 'j:' || i.project_id END,
+               l.column1, substr(i.created_at, 1, l.column2), COUNT(*)
+        FROM instances i, (VALUES (0), (1), (2), (3)) s, (VALUES ('d', 10), ('h', 13)) l
+        GROUP BY 1, 2, 3, 4;
+
+      -- Bumped by every change that a tenant's query results depend on (its instances, the
+      -- names of its projects and pools): an answer computed at version v is current for as
+      -- long as the version reads v.
+      CREATE TABLE tenant_versions (
+        tenant_id TEXT PRIMARY KEY,
+        version   INTEGER NOT NULL
+      ) WITHOUT ROWID;
+
+      CREATE TRIGGER instances_inserted AFTER INSERT ON instances BEGIN
+        INSERT INTO instance_names (rowid, name_folded) VALUES (new.row_id, new.name_folded);
+        INSERT INTO instance_counts (tenant_id, project_id, pool_id, scene_tag, n)
+          VALUES (new.tenant_id, new.project_id, new.pool_id, new.scene_tag, 1)
+          ON CONFLICT DO UPDATE SET n = n + 1;
+        INSERT INTO instance_time_counts (tenant_id, scope, level, bucket, n)
+          SELECT new.tenant_id, s.column1, l.column1, substr(new.created_at, 1, l.column2), 1
+          FROM (VALUES ('*'), ('s:' || new.scene_tag), ('p:' || new.pool_id),
+                       ('j:' || new.project_id)) s,
+               (VALUES ('d', 10), ('h', 13)) l
+          WHERE true
+          ON CONFLICT DO UPDATE SET n = n + 1;
+        INSERT INTO tenant_versions (tenant_id, version) VALUES (new.tenant_id, 1)
+          ON CONFLICT DO UPDATE SET version = version + 1;
+      END;
+
+      CREATE TRIGGER instances_deleted AFTER DELETE ON instances BEGIN
+        INSERT INTO instance_names (instance_names, rowid, name_folded)
+          VALUES ('delete', old.row_id, old.name_folded);
+        UPDATE instance_counts SET n = n - 1
+          WHERE tenant_id = old.tenant_id AND project_id = old.project_id
+            AND pool_id = old.pool_id AND scene_tag = old.scene_tag;
+        UPDATE instance_time_counts SET n = n - 1
+          WHERE tenant_id = old.tenant_id
+            AND scope IN ('*', 's:' || old.scene_tag, 'p:' || old.pool_id, 'j:' || old.project_id)
+            AND ((level = 'd' AND bucket = substr(old.created_at, 1, 10))
+              OR (level = 'h' AND bucket = substr(old.created_at, 1, 13)));
+        INSERT INTO tenant_versions (tenant_id, version) VALUES (old.tenant_id, 1)
+          ON CONFLICT DO UPDATE SET version = version + 1;
+      END;
+
+      CREATE TRIGGER instances_renamed AFTER UPDATE OF name_folded ON instances BEGIN
+        INSERT INTO instance_names (instance_names, rowid, name_folded)
+          VALUES ('delete', old.row_id, old.name_folded);
+        INSERT INTO instance_names (rowid, name_folded) VALUES (new.row_id, new.name_folded);
+      END;
+
+      CREATE TRIGGER instances_moved
+      AFTER UPDATE OF tenant_id, project_id, pool_id, scene_tag, created_at ON instances BEGIN
+        UPDATE instance_counts SET n = n - 1
+          WHERE tenant_id = old.tenant_id AND project_id = old.project_id
+            AND pool_id = old.pool_id AND scene_tag = old.scene_tag;
+        INSERT INTO instance_counts (tenant_id, project_id, pool_id, scene_tag, n)
+          VALUES (new.tenant_id, new.project_id, new.pool_id, new.scene_tag, 1)
+          ON CONFLICT DO UPDATE SET n = n + 1;
+        UPDATE instance_time_counts SET n = n - 1
+          WHERE tenant_id = old.tenant_id
+            AND scope IN ('*', 's:' || old.scene_tag, 'p:' || old.pool_id, 'j:' || old.project_id)
+            AND ((level = 'd' AND bucket = substr(old.created_at, 1, 10))
+              OR (level = 'h' AND bucket = substr(old.created_at, 1, 13)));
+        INSERT INTO instance_time_counts (tenant_id, scope, level, bucket, n)
+          SELECT new.tenant_id, s.column1, l.column1, substr(new.created_at, 1, l.column2), 1
+          FROM (VALUES ('*'), ('s:' || new.scene_tag), ('p:' || new.pool_id),
+                       ('j:' || new.project_id)) s,
+               (VALUES ('d', 10), ('h', 13)) l
+          WHERE true
+          ON CONFLICT DO UPDATE SET n = n + 1;
+      END;
+
+      CREATE TRIGGER instances_updated AFTER UPDATE ON instances BEGIN
+        INSERT INTO tenant_versions (tenant_id, version) VALUES (old.tenant_id, 1)
+          ON CONFLICT DO UPDATE SET version = version + 1;
+        INSERT INTO tenant_versions (tenant_id, version)
+          SELECT new.tenant_id, 1 WHERE new.tenant_id <> old.tenant_id
+          ON CONFLICT DO UPDATE SET version = version + 1;
+      END;
+
+      CREATE TRIGGER projects_changed AFTER UPDATE ON projects BEGIN
+        INSERT INTO tenant_versions (tenant_id, version) VALUES (old.tenant_id, 1)
+          ON CONFLICT DO UPDATE SET version = version + 1;
+      END;
+      CREATE TRIGGER projects_deleted AFTER DELETE ON projects BEGIN
+        INSERT INTO tenant_versions (tenant_id, version) VALUES (old.tenant_id, 1)
+          ON CONFLICT DO UPDATE SET version = version + 1;
+      END;
+      CREATE TRIGGER pools_changed AFTER UPDATE ON pools BEGIN
+        INSERT INTO tenant_versions (tenant_id, version) VALUES (old.tenant_id, 1)
+          ON CONFLICT DO UPDATE SET version = version + 1;
+      END;
+      CREATE TRIGGER pools_deleted AFTER DELETE ON pools BEGIN
+        INSERT INTO tenant_versions (tenant_id, version) VALUES (old.tenant_id, 1)
+          ON CONFLICT DO UPDATE SET version = version + 1;
+      END;
+      CREATE TRIGGER pools_created AFTER INSERT ON pools BEGIN
+        INSERT INTO tenant_versions (tenant_id, version) VALUES (new.tenant_id, 1)
+          ON CONFLICT DO UPDATE SET version = version + 1;
+      END;
+      CREATE TRIGGER projects_created AFTER INSERT ON projects BEGIN
+        INSERT INTO tenant_versions (tenant_id, version) VALUES (new.tenant_id, 1)
+          ON CONFLICT DO UPDATE SET version = version + 1;
+      END;
+    `,
+    down: `
+      DROP TRIGGER instances_inserted;
+      DROP TRIGGER instances_deleted;
+      DROP TRIGGER instances_renamed;
+      DROP TRIGGER instances_moved;
+      DROP TRIGGER instances_updated;
+      DROP TABLE tenant_versions;
+      DROP TABLE instance_time_counts;
+      DROP TABLE instance_counts;
+      DROP TABLE instance_names;
+      DROP TRIGGER projects_changed;
+      DROP TRIGGER projects_deleted;
+      DROP TRIGGER projects_created;
+      DROP TRIGGER pools_changed;
+      DROP TRIGGER pools_deleted;
+      DROP TRIGGER pools_created;
     `,
   },
 ];

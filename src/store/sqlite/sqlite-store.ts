@@ -1,6 +1,7 @@
 /**
  * The embedded store: one SQLite file through better-sqlite3, in WAL mode so readers never wait
- * for the writer. All SQL of the SQLite store lives in this file and ./migrations.ts.
+ * for the writer. All SQL of the SQLite store lives in this file, ./instance-query.ts (the tenant
+ * API's batch query) and ./migrations.ts.
  */
 import Database from "better-sqlite3";
 import { conflict } from "../../errors.js";
@@ -10,7 +11,6 @@ import {
   foldName,
   type InstancePage,
   type Visibility,
-  type WireInstance,
 } from "../../instances/model.js";
 import type {
   AccessKeyPrincipal,
@@ -28,15 +28,10 @@ import type {
   User,
   UserPatch,
 } from "../types.js";
+import { InstanceQuery } from "./instance-query.js";
 import { migrations } from "./migrations.js";
 
 type Row = Record<string, unknown>;
-
-/** The wire columns of a page, in the reference page's order; project_name comes from its project. */
-const WIRE_COLUMNS = `i.instance_id, i.instance_name, i.region, i.instance_sku, i.frozen_status,
-  i.running_status, i.login_status, (i.assign_user <> '') AS assign_status, i.assign_user,
-  i.billing_mode, i.project_id, p.name AS project_name, i.phone_id, i.member_name, i.account_name,
-  i.region_name, i.region_name_en, i.backup_status, i.backup_time, i.restore_status, i.restore_time`;
 
 const INSTANCE_COLUMNS = [
   "instance_id",
@@ -66,19 +61,15 @@ const INSTANCE_COLUMNS = [
   "updated_at",
 ] as const;
 
-const ORDER_SQL: Record<BatchQuery["orderBy"], (dir: string) => string> = {
-  create_time: (dir) => `i.created_at ${dir}, i.instance_id ${dir}`,
-  instance_name: (dir) => `i.instance_name ${dir}, i.instance_id ${dir}`,
-  instance_id: (dir) => `i.instance_id ${dir}`,
-};
-
 export class SqliteStore implements Store {
   readonly dialect = "sqlite";
   private readonly db: Database.Database;
+  private readonly instances: InstanceQuery;
   private readonly statements = new Map<string, Database.Statement>();
 
   constructor(private readonly filename: string) {
     this.db = SqliteStore.open(filename);
+    this.instances = new InstanceQuery(this.db);
   }
 
   private static open(filename: string): Database.Database {
@@ -157,53 +148,11 @@ export class SqliteStore implements Store {
   }
 
   async queryInstances(visibility: Visibility, query: BatchQuery): Promise<InstancePage> {
-    const where = ["i.tenant_id = @tenant"];
-    const params: Row = { tenant: visibility.tenantId };
-    if (visibility.projectIds) {
-      where.push("i.project_id IN (SELECT value FROM json_each(@projects))");
-      params.projects = JSON.stringify(visibility.projectIds);
-    }
-    if (query.instanceId !== undefined) {
-      where.push("i.instance_id = @instanceId");
-      params.instanceId = query.instanceId;
-    }
-    if (query.nameContains !== undefined) {
-      where.push("instr(i.name_folded, @name) > 0");
-      params.name = query.nameContains;
-    }
-    if (query.createdFrom !== undefined) {
-      where.push("i.created_at >= @from");
-      params.from = query.createdFrom;
-    }
-    if (query.createdTo !== undefined) {
-      where.push("i.created_at <= @to");
-      params.to = query.createdTo;
-    }
-    if (query.sceneTag !== undefined) {
-      where.push("i.scene_tag = @scene");
-      params.scene = query.sceneTag;
-    }
-    if (query.poolName !== undefined) {
-      where.push(
-        "i.pool_id = (SELECT pool_id FROM pools WHERE tenant_id = @tenant AND name = @pool)",
-      );
-      params.pool = query.poolName;
-    }
-    const filter = where.join(" AND ");
-    const total = this.sql(`SELECT COUNT(*) FROM instances i WHERE ${filter}`)
-      .pluck()
-      .get(params) as number;
-    const offset = (query.pageNo - 1) * query.pageSize;
-    if (offset >= total) return { total, rows: [] };
-    const dir = query.order === "desc" ? "DESC" : "ASC";
-    const rows = this.sql(`SELECT ${WIRE_COLUMNS}
-      FROM instances i JOIN projects p ON p.project_id = i.project_id
-      WHERE ${filter} ORDER BY ${ORDER_SQL[query.orderBy](dir)} LIMIT @limit OFFSET @offset`).all({
-      ...params,
-      limit: query.pageSize,
-      offset,
-    }) as WireInstance[];
-    return { total, rows };
+    return this.instances.query(visibility, query);
+  }
+
+  async queryVersion(tenantId: string): Promise<number> {
+    return this.instances.version(tenantId);
   }
 
   async instanceProject(tenantId: string, instanceId: string): Promise<string | undefined> {
@@ -536,8 +485,11 @@ function insertWithFreshId(row: Row, insert: (row: Row) => unknown): void {
       insert(row);
       return;
     } catch (error) {
+      // instance_id is UNIQUE (migration 3), it was the PRIMARY KEY before.
       const collision =
-        error instanceof Database.SqliteError && error.code === "SQLITE_CONSTRAINT_PRIMARYKEY";
+        error instanceof Database.SqliteError &&
+        (error.code === "SQLITE_CONSTRAINT_UNIQUE" ||
+          error.code === "SQLITE_CONSTRAINT_PRIMARYKEY");
       if (!collision || attempt >= 10) throw error;
     }
   }

@@ -1,0 +1,367 @@
+/**
+ * The tenant API's batch query on SQLite, built to stay fast on a tenant with millions of
+ * instances (issue 5) while answering exactly what the plain query would
+ * (`COUNT(*)` + `ORDER BY … LIMIT … OFFSET …`; test/query-equivalence.test.ts checks it):
+ *
+ * - total_count comes from the counts that migration 3 keeps with every write
+ *   (instance_counts, instance_time_counts) whenever the filters allow, else from COUNT(*);
+ * - a deep page in creation order is located through the per-day and per-hour counts, then read
+ *   from its first key, instead of stepping over every row before it; in the other orders it is
+ *   located by an index-only scan, then read from its first key;
+ * - a name substring of 3 characters or more is looked up in the trigram index, candidates
+ *   checked with instr() (shorter needles scan, as before).
+ *
+ * Every query runs in one read transaction, so the count and the page see the same snapshot.
+ */
+import type Database from "better-sqlite3";
+import type { BatchQuery, InstancePage, Visibility, WireInstance } from "../../instances/model.js";
+
+type Row = Record<string, unknown>;
+
+/** The wire columns of a page, in the reference page's order; project_name comes from its project. */
+const WIRE_COLUMNS = `i.instance_id, i.instance_name, i.region, i.instance_sku, i.frozen_status,
+  i.running_status, i.login_status, (i.assign_user <> '') AS assign_status, i.assign_user,
+  i.billing_mode, i.project_id, p.name AS project_name, i.phone_id, i.member_name, i.account_name,
+  i.region_name, i.region_name_en, i.backup_status, i.backup_time, i.restore_status, i.restore_time`;
+
+/** Sort keys per order field; the last key is always instance_id, so the order is total. */
+const SORT_KEYS: Record<BatchQuery["orderBy"], string[]> = {
+  create_time: ["created_at", "instance_id"],
+  instance_name: ["instance_name", "instance_id"],
+  instance_id: ["instance_id"],
+};
+
+/** Below this offset, stepping over rows is cheaper than locating the page first. */
+const SEEK_FROM_OFFSET = 1000;
+/** Sorts after any text that starts with the same prefix (U+10FFFF is the largest code point). */
+const AFTER = "\u{10FFFF}";
+
+/**
+ * A set of rows the time counts can count: the union of scopes (all disjoint), each a key of
+ * instance_time_counts and a column test that selects the same rows.
+ */
+interface Scope {
+  key: string;
+  /** Condition on `i` selecting the scope's rows (with @tenant), and the index that serves it. */
+  where: string;
+  index: string;
+  param?: string;
+}
+
+export class InstanceQuery {
+  private readonly statements = new Map<string, Database.Statement>();
+  private readonly read: (visibility: Visibility, query: BatchQuery) => InstancePage;
+
+  constructor(private readonly db: Database.Database) {
+    this.read = db.transaction((visibility: Visibility, query: BatchQuery) =>
+      this.run(visibility, query),
+    );
+  }
+
+  private sql(text: string): Database.Statement {
+    let statement = this.statements.get(text);
+    if (!statement) {
+      statement = this.db.prepare(text);
+      this.statements.set(text, statement);
+    }
+    return statement;
+  }
+
+  query(visibility: Visibility, query: BatchQuery): InstancePage {
+    return this.read(visibility, query);
+  }
+
+  /** The tenant's data version (see migration 3); unchanged version = unchanged answers. */
+  version(tenantId: string): number {
+    return (this.sql("SELECT version FROM tenant_versions WHERE tenant_id = ?")
+      .pluck()
+      .get(tenantId) ?? 0) as number;
+  }
+
+  private run(visibility: Visibility, query: BatchQuery): InstancePage {
+    const empty = { total: 0, rows: [] };
+    const where = ["i.tenant_id = @tenant"];
+    const params: Row = { tenant: visibility.tenantId };
+    const projects = visibility.projectIds ? [...new Set(visibility.projectIds)] : undefined;
+    if (projects) {
+      if (projects.length === 0) return empty;
+      where.push("i.project_id IN (SELECT value FROM json_each(@projects))");
+      params.projects = JSON.stringify(projects);
+    }
+    let pool: { pool_id: string; scene_tag: string } | undefined;
+    if (query.poolName !== undefined) {
+      pool = this.sql("SELECT pool_id, scene_tag FROM pools WHERE tenant_id = ? AND name = ?").get(
+        visibility.tenantId,
+        query.poolName,
+      ) as typeof pool;
+      if (!pool || (query.sceneTag !== undefined && pool.scene_tag !== query.sceneTag)) {
+        return empty;
+      }
+      where.push("i.pool_id = @pool");
+      params.pool = pool.pool_id;
+    } else if (query.sceneTag !== undefined) {
+      where.push("i.scene_tag = @scene");
+      params.scene = query.sceneTag;
+    }
+    if (query.instanceId !== undefined) {
+      where.push("i.instance_id = @instanceId");
+      params.instanceId = query.instanceId;
+    }
+    if (query.nameContains !== undefined) {
+      const trigrams = trigramQuery(query.nameContains);
+      if (trigrams !== undefined) {
+        // Candidates from the trigram index; `+` keeps the planner from walking the tenant's
+        // index instead.
+        where[0] = "+i.tenant_id = @tenant";
+        where.push(
+          "i.row_id IN (SELECT rowid FROM instance_names WHERE instance_names MATCH @fts)",
+        );
+        params.fts = trigrams;
+      }
+      where.push("instr(i.name_folded, @name) > 0");
+      params.name = query.nameContains;
+    }
+    if (query.createdFrom !== undefined) {
+      where.push("i.created_at >= @from");
+      params.from = query.createdFrom;
+    }
+    if (query.createdTo !== undefined) {
+      where.push("i.created_at <= @to");
+      params.to = query.createdTo;
+    }
+    const filter = where.join(" AND ");
+
+    // Scopes apply when every filter is one the time counts are kept by.
+    let scopes: Scope[] | undefined;
+    if (query.instanceId === undefined && query.nameContains === undefined) {
+      if (projects) {
+        if (!pool && query.sceneTag === undefined) scopes = projects.map(projectScope);
+      } else if (pool) scopes = [poolScope(pool.pool_id)];
+      else if (query.sceneTag !== undefined) scopes = [sceneScope(query.sceneTag)];
+      else scopes = [TENANT_SCOPE];
+    }
+
+    const timed = query.createdFrom !== undefined || query.createdTo !== undefined;
+    let total: number;
+    let before = 0;
+    if (scopes && !timed) {
+      total = this.countByPlace(visibility.tenantId, params);
+    } else if (scopes) {
+      before =
+        query.createdFrom === undefined
+          ? 0
+          : this.rank(visibility.tenantId, scopes, query.createdFrom, false);
+      const through =
+        query.createdTo === undefined
+          ? this.countByPlace(visibility.tenantId, params)
+          : this.rank(visibility.tenantId, scopes, query.createdTo, true);
+      total = Math.max(0, through - before);
+    } else {
+      total = this.sql(`SELECT COUNT(*) FROM instances i WHERE ${filter}`)
+        .pluck()
+        .get(params) as number;
+    }
+
+    const offset = (query.pageNo - 1) * query.pageSize;
+    if (offset >= total) return { total, rows: [] };
+    const desc = query.order === "desc";
+    const keys = SORT_KEYS[query.orderBy];
+
+    if (scopes && query.orderBy === "create_time" && offset >= SEEK_FROM_OFFSET) {
+      // The page as a window of the ascending order, located through the time counts.
+      const end = desc ? total - offset : Math.min(total, offset + query.pageSize);
+      const start = desc ? Math.max(0, end - query.pageSize) : offset;
+      const key = this.locate(visibility.tenantId, scopes, before + start, params);
+      const rows = this.pageFrom(filter, params, keys, false, key, end - start);
+      return { total, rows: desc ? rows.reverse() : rows };
+    }
+    if (offset >= SEEK_FROM_OFFSET) {
+      // Find the page's first sort key with an index-only scan where an index covers the
+      // filters, then read the page from that key: the same rows as OFFSET, without fetching
+      // every skipped row.
+      const dir = desc ? "DESC" : "ASC";
+      const key = this.sql(`SELECT ${keys.map((k) => `i.${k}`).join(", ")} FROM instances i
+        WHERE ${filter} ORDER BY ${keys.map((k) => `i.${k} ${dir}`).join(", ")}
+        LIMIT 1 OFFSET @offset`)
+        .raw()
+        .get({ ...params, offset }) as unknown[];
+      return { total, rows: this.pageFrom(filter, params, keys, desc, key, query.pageSize) };
+    }
+    const dir = desc ? "DESC" : "ASC";
+    const rows = this.sql(`SELECT ${WIRE_COLUMNS}
+      FROM instances i JOIN projects p ON p.project_id = i.project_id
+      WHERE ${filter} ORDER BY ${keys.map((k) => `i.${k} ${dir}`).join(", ")}
+      LIMIT @limit OFFSET @offset`).all({
+      ...params,
+      limit: query.pageSize,
+      offset,
+    }) as WireInstance[];
+    return { total, rows };
+  }
+
+  /** Up to `limit` rows in the given order, starting at (and including) the sort key `from`. */
+  private pageFrom(
+    filter: string,
+    params: Row,
+    keys: string[],
+    desc: boolean,
+    from: unknown[],
+    limit: number,
+  ): WireInstance[] {
+    const dir = desc ? "DESC" : "ASC";
+    const columns = keys.map((k) => `i.${k}`).join(", ");
+    const marks = keys.map((_, n) => `@k${n}`).join(", ");
+    const bound =
+      keys.length === 1
+        ? `${columns} ${desc ? "<=" : ">="} ${marks}`
+        : `(${columns}) ${desc ? "<=" : ">="} (${marks})`;
+    const keyParams = Object.fromEntries(from.map((v, n) => [`k${n}`, v]));
+    return this.sql(`SELECT ${WIRE_COLUMNS}
+      FROM instances i JOIN projects p ON p.project_id = i.project_id
+      WHERE ${filter} AND ${bound} ORDER BY ${keys.map((k) => `i.${k} ${dir}`).join(", ")}
+      LIMIT @limit`).all({ ...params, ...keyParams, limit }) as WireInstance[];
+  }
+
+  /** total_count for filters on visibility, pool and scene only: a sum over a few rows. */
+  private countByPlace(tenantId: string, params: Row): number {
+    const where = ["tenant_id = @tenant"];
+    if (params.projects !== undefined)
+      where.push("project_id IN (SELECT value FROM json_each(@projects))");
+    if (params.pool !== undefined) where.push("pool_id = @pool");
+    if (params.scene !== undefined) where.push("scene_tag = @scene");
+    const named = Object.fromEntries(
+      ["projects", "pool", "scene"]
+        .filter((k) => params[k] !== undefined)
+        .map((k) => [k, params[k]]),
+    );
+    return this.sql(`SELECT COALESCE(SUM(n), 0) FROM instance_counts WHERE ${where.join(" AND ")}`)
+      .pluck()
+      .get({ tenant: tenantId, ...named }) as number;
+  }
+
+  /**
+   * How many rows of the scopes were created before `at` (or at or before it, `inclusive`):
+   * whole days before its day, whole hours of its day before its hour, then the rows of its hour
+   * counted through the index.
+   */
+  private rank(tenantId: string, scopes: Scope[], at: string, inclusive: boolean): number {
+    const day = at.slice(0, 10);
+    const hour = at.slice(0, 13);
+    let n = 0;
+    for (const scope of scopes) {
+      n += this.sql(`SELECT
+          (SELECT COALESCE(SUM(n), 0) FROM instance_time_counts
+            WHERE tenant_id = @tenant AND scope = @scope AND level = 'd' AND bucket < @day)
+        + (SELECT COALESCE(SUM(n), 0) FROM instance_time_counts
+            WHERE tenant_id = @tenant AND scope = @scope AND level = 'h'
+              AND bucket >= @day AND bucket < @hour)
+        + (SELECT COUNT(*) FROM instances i INDEXED BY ${scope.index}
+            WHERE ${scope.where} AND i.created_at >= @hour
+              AND i.created_at ${inclusive ? "<=" : "<"} @at)`)
+        .pluck()
+        .get({
+          tenant: tenantId,
+          scope: scope.key,
+          day,
+          hour,
+          at,
+          value: scope.param ?? null,
+        }) as number;
+    }
+    return n;
+  }
+
+  /**
+   * The sort key (created_at, instance_id) of the row at 0-based `position` of the scopes in
+   * ascending creation order: the day holding it from the day counts, the hour from the hour
+   * counts, then a short step through that hour's rows.
+   */
+  private locate(tenantId: string, scopes: Scope[], position: number, params: Row): unknown[] {
+    const keys = JSON.stringify(scopes.map((s) => s.key));
+    const find = (level: string, from: string, to: string, within: number) =>
+      this.sql(`SELECT bucket, cum - n AS before FROM (
+          SELECT bucket, n, SUM(n) OVER (ORDER BY bucket ROWS UNBOUNDED PRECEDING) AS cum
+          FROM (SELECT bucket, SUM(n) AS n FROM instance_time_counts
+                WHERE tenant_id = @tenant AND scope IN (SELECT value FROM json_each(@scopes))
+                  AND level = @level AND bucket >= @from AND bucket < @to
+                GROUP BY bucket))
+        WHERE cum > @within LIMIT 1`).get({
+        tenant: tenantId,
+        scopes: keys,
+        level,
+        from,
+        to,
+        within,
+      }) as { bucket: string; before: number } | undefined;
+    const day = find("d", "", AFTER, position);
+    if (!day) throw new Error("time counts disagree with instance counts");
+    const hour = find("h", day.bucket, day.bucket + AFTER, position - day.before);
+    if (!hour) throw new Error("time counts disagree with instance counts");
+    const skip = position - day.before - hour.before;
+    const scope = scopes.length === 1 ? scopes[0] : undefined;
+    const where = scope
+      ? scope.where
+      : "i.tenant_id = @tenant AND i.project_id IN (SELECT value FROM json_each(@projects))";
+    const key = this.sql(`SELECT i.created_at, i.instance_id
+      FROM instances i INDEXED BY ${scope ? scope.index : "instances_by_time"}
+      WHERE ${where} AND i.created_at >= @hour AND i.created_at < @hourEnd
+      ORDER BY i.created_at, i.instance_id LIMIT 1 OFFSET @skip`)
+      .raw()
+      .get({
+        tenant: tenantId,
+        value: scope?.param ?? null,
+        projects: params.projects ?? null,
+        hour: hour.bucket,
+        hourEnd: hour.bucket + AFTER,
+        skip,
+      }) as unknown[] | undefined;
+    if (!key) throw new Error("time counts disagree with instance rows");
+    return key;
+  }
+}
+
+const TENANT_SCOPE: Scope = {
+  key: "*",
+  where: "i.tenant_id = @tenant AND @value IS NULL",
+  index: "instances_by_time",
+};
+
+function sceneScope(scene: string): Scope {
+  return {
+    key: `s:${scene}`,
+    where: "i.tenant_id = @tenant AND i.scene_tag = @value",
+    index: "instances_by_scene",
+    param: scene,
+  };
+}
+
+function poolScope(poolId: string): Scope {
+  return {
+    key: `p:${poolId}`,
+    where: "i.tenant_id = @tenant AND i.pool_id = @value",
+    index: "instances_by_pool",
+    param: poolId,
+  };
+}
+
+function projectScope(projectId: string): Scope {
+  return {
+    key: `j:${projectId}`,
+    where: "i.tenant_id = @tenant AND i.project_id = @value",
+    index: "instances_by_project",
+    param: projectId,
+  };
+}
+
+/**
+ * An FTS5 query matching every name that holds all trigrams of the needle (a superset of the
+ * names containing it; instr() then keeps exactly those), or undefined for needles shorter than
+ * three characters, which have no trigram.
+ */
+export function trigramQuery(needle: string): string | undefined {
+  const chars = [...needle];
+  if (chars.length < 3) return undefined;
+  const trigrams = new Set<string>();
+  for (let n = 0; n + 3 <= chars.length; n++) trigrams.add(chars.slice(n, n + 3).join(""));
+  return [...trigrams].map((t) => `"${t.replaceAll('"', '""')}"`).join(" AND ");
+}
