@@ -6,6 +6,7 @@
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import type { FastifyInstance } from "fastify";
 import { adminAuth } from "../../admin-auth.js";
+import { accessKeyRoutes } from "./access-keys.js";
 import { importRoute } from "./import-instances.js";
 import { instanceRoutes } from "./instances.js";
 import { projectRoutes } from "./projects.js";
@@ -30,6 +31,7 @@ export async function adminRoutes(app: FastifyInstance, deps: AdminDeps): Promis
       tenantRoutes(admin, deps);
       projectRoutes(admin, deps);
       userRoutes(admin, deps);
+      accessKeyRoutes(admin, deps);
       instanceRoutes(admin, deps);
       await importRoute(admin, deps);
     },

@@ -8,6 +8,7 @@ import type {
   RawRequestDefaultExpression,
   RawServerDefault,
 } from "fastify";
+import type { SecretBox } from "../../../auth/secret-box.js";
 import type { Config } from "../../../config.js";
 import type { Store } from "../../../store/types.js";
 import { ErrorBody } from "../../schemas.js";
@@ -23,6 +24,8 @@ export type AdminApp = FastifyInstance<
 export interface AdminDeps {
   config: Config;
   store: Store;
+  /** Seals access-key secrets (the same box the tenant guard opens them with). */
+  secrets: SecretBox;
 }
 
 /** The errors every admin route may answer (401 comes from the operator key check). */
