@@ -266,7 +266,7 @@ for (const factory of STORES) {
             expectWellFormed(res, target.errorsAs200);
           },
         ),
-        { numRuns: 400 },
+        { numRuns: 300 },
       );
     });
   });
@@ -415,7 +415,7 @@ for (const factory of STORES) {
             }
           },
         ),
-        { numRuns: 40 },
+        { numRuns: 30 },
       );
     });
 
