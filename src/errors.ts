@@ -41,6 +41,8 @@ export const OPERATOR = {
   conflict: { code: "ADMIN.CONFLICT", status: 409 },
   tooLarge: { code: "ADMIN.PAYLOAD_TOO_LARGE", status: 413 },
   throttled: { code: "ADMIN.TOO_MANY_REQUESTS", status: 429 },
+  /** A feature the server's configuration does not enable (access keys without a server key). */
+  notConfigured: { code: "ADMIN.NOT_CONFIGURED", status: 503 },
 } as const;
 
 export interface ErrorKind {

@@ -4,8 +4,8 @@
  * verifying a signature needs it in the clear (a hash would not do, unlike tokens).
  */
 import { randomInt } from "node:crypto";
-import type { SecretBox } from "../auth/secret-box.js";
-import { notFound } from "../errors.js";
+import { type SecretBox, SecretKeyError } from "../auth/secret-box.js";
+import { ApiError, notFound, OPERATOR } from "../errors.js";
 import type { Store } from "../store/types.js";
 import { getUser } from "./users.js";
 
@@ -33,7 +33,7 @@ export async function issueAccessKey(
     access_key: accessKey,
     tenant_id: user.tenant_id,
     user_id: user.user_id,
-    secret_sealed: secrets.seal(secretKey, accessKey),
+    secret_sealed: seal(secrets, secretKey, accessKey),
     created_at: createdAt,
   });
   return {
@@ -47,6 +47,16 @@ export async function issueAccessKey(
 export async function revokeAccessKey(store: Store, accessKey: string): Promise<void> {
   if (!(await store.revokeAccessKey(accessKey, new Date().toISOString()))) {
     throw notFound(`no active access key ${JSON.stringify(accessKey)}`);
+  }
+}
+
+/** A server without a usable key says what to configure, to the operator only. */
+function seal(secrets: SecretBox, secretKey: string, accessKey: string): string {
+  try {
+    return secrets.seal(secretKey, accessKey);
+  } catch (error) {
+    if (error instanceof SecretKeyError) throw new ApiError(OPERATOR.notConfigured, error.message);
+    throw error;
   }
 }
 
