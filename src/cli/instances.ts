@@ -48,7 +48,7 @@ export function instancesCommand(program: Command): void {
             onProgress: (records) => progress.update(input.bytesRead, records),
           });
           progress.stop();
-          out.done(`imported ${created} instances`, { created });
+          out.done(`imported ${created} instance${created === 1 ? "" : "s"}`, { created });
         } finally {
           progress.stop();
           input.destroy();

@@ -6,6 +6,7 @@ import { readFileSync } from "node:fs";
 import { Command, Option } from "commander";
 import { demoCommand } from "./demo.js";
 import { oneLine } from "./errors.js";
+import { requireSubcommand } from "./group.js";
 import { instancesCommand } from "./instances.js";
 import { migrateCommand } from "./migrate.js";
 import { poolsCommand } from "./pools.js";
@@ -27,6 +28,7 @@ export function buildProgram(): Command {
     )
     .option("--json", "print results as JSON, for scripts")
     .showSuggestionAfterError(true)
+    .configureHelp({ showGlobalOptions: true })
     // Set before the commands are added, so that every subcommand inherits them: errors are
     // thrown to main.ts instead of exiting, and always printed on one line.
     .exitOverride()
@@ -34,6 +36,7 @@ export function buildProgram(): Command {
       outputError: (text, write) => write(`${oneLine(text)}\n`),
     });
 
+  requireSubcommand(program);
   serveCommand(program);
   demoCommand(program);
   migrateCommand(program);
