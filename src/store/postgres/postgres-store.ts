@@ -40,6 +40,9 @@ type Client = pg.PoolClient;
 /** Operator operations that may touch a whole tenant (deleting a million instances). */
 const LONG_STATEMENT_MS = 10 * 60_000;
 
+/** Imports at least this big refresh the planner's statistics (see analyzeInstances). */
+const ANALYZE_AFTER = 1000;
+
 /** The wire columns of a page, in the reference page's order; project_name comes from its project. */
 const WIRE_COLUMNS = `i.instance_id, i.instance_name, i.region, i.instance_sku, i.frozen_status,
   i.running_status, i.login_status, (i.assign_user <> '')::int AS assign_status, i.assign_user,
@@ -472,8 +475,8 @@ export class PostgresStore implements Store {
   async importInstances(tenantId: string, batches: AsyncIterable<ImportBatch>): Promise<number> {
     // One transaction on one connection: tenant queries served meanwhile by other connections
     // read the last committed state, and any error leaves the database as it was.
-    return this.transaction(async (client) => {
-      let count = 0;
+    const count = await this.transaction(async (client) => {
+      let stored = 0;
       for await (const batch of batches) {
         for (const pool of batch.pools) {
           await write(`pool ${pool.name}`, () =>
@@ -484,10 +487,28 @@ export class PostgresStore implements Store {
           throw new Error("import batch for another tenant");
         }
         await insertInstances(client, batch);
-        count += batch.instances.length;
+        stored += batch.instances.length;
       }
-      return count;
+      return stored;
     });
+    if (count >= ANALYZE_AFTER) await this.analyzeInstances();
+    return count;
+  }
+
+  /**
+   * Fresh planner statistics after a bulk import. Until autovacuum gets to it, the planner would
+   * believe the tenant still has a handful of rows and sort all of them for every page (measured:
+   * 420 ms instead of 0.2 ms for a first page of 100,000 instances). Best effort: the import has
+   * committed whatever happens here.
+   */
+  private async analyzeInstances(): Promise<void> {
+    await this.transaction(async (client) => {
+      await client.query(`SET LOCAL statement_timeout = ${LONG_STATEMENT_MS}`);
+      await client.query({
+        text: "ANALYZE instances",
+        query_timeout: LONG_STATEMENT_MS + 1000,
+      } as pg.QueryConfig);
+    }).catch(() => {});
   }
 
   async instanceById(instanceId: string): Promise<StoredInstance | undefined> {
