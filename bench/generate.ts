@@ -16,7 +16,7 @@ import { openStore } from "../src/store/create-store.js";
 import type { ImportBatch, Pool, Project, Store, StoredInstance } from "../src/store/types.js";
 
 /** Bump when the generated data changes: the cached database is keyed by it. */
-export const GENERATOR_VERSION = 1;
+export const GENERATOR_VERSION = 2;
 
 export const BIG_TENANT = "bench-big";
 /** Made last: when it exists, the fleet is complete. */

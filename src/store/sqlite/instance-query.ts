@@ -5,7 +5,7 @@
  *
  * - total_count comes from the counts that migration 3 keeps with every write
  *   (instance_counts, instance_time_counts) whenever the filters allow, else from COUNT(*);
- * - a deep page in creation order is located through the per-day and per-hour counts, then read
+ * - a deep page in creation order is located through the per-day counts, then read
  *   from its first key, instead of stepping over every row before it; in the other orders it is
  *   located by an index-only scan, then read from its first key;
  * - a name substring of 3 characters or more is looked up in the trigram index, candidates
@@ -241,88 +241,66 @@ export class InstanceQuery {
 
   /**
    * How many rows of the scopes were created before `at` (or at or before it, `inclusive`):
-   * whole days before its day, whole hours of its day before its hour, then the rows of its hour
-   * counted through the index.
+   * whole days before its day from the day counts, then that day's rows through the index.
    */
   private rank(tenantId: string, scopes: Scope[], at: string, inclusive: boolean): number {
     const day = at.slice(0, 10);
-    const hour = at.slice(0, 13);
     let n = 0;
     for (const scope of scopes) {
       n += this.sql(`SELECT
           (SELECT COALESCE(SUM(n), 0) FROM instance_time_counts
             WHERE tenant_id = @tenant AND scope = @scope AND level = 'd' AND bucket < @day)
-        + (SELECT COALESCE(SUM(n), 0) FROM instance_time_counts
-            WHERE tenant_id = @tenant AND scope = @scope AND level = 'h'
-              AND bucket >= @day AND bucket < @hour)
         + (SELECT COUNT(*) FROM instances i INDEXED BY ${scope.index}
-            WHERE ${scope.where} AND i.created_at >= @hour
+            WHERE ${scope.where} AND i.created_at >= @day
               AND i.created_at ${inclusive ? "<=" : "<"} @at)`)
         .pluck()
-        .get({
-          tenant: tenantId,
-          scope: scope.key,
-          day,
-          hour,
-          at,
-          value: scope.param ?? null,
-        }) as number;
+        .get({ tenant: tenantId, scope: scope.key, day, at, value: scope.param }) as number;
     }
     return n;
   }
 
   /**
    * The sort key (created_at, instance_id) of the row at 0-based `position` of the scopes in
-   * ascending creation order: the day holding it from the day counts, the hour from the hour
-   * counts, then a short step through that hour's rows.
+   * ascending creation order: the day holding it from the running sum of the day counts, then
+   * a short step through that day's rows in the index.
    */
   private locate(tenantId: string, scopes: Scope[], position: number, params: Row): unknown[] {
-    const keys = JSON.stringify(scopes.map((s) => s.key));
-    const find = (level: string, from: string, to: string, within: number) =>
-      this.sql(`SELECT bucket, cum - n AS before FROM (
-          SELECT bucket, n, SUM(n) OVER (ORDER BY bucket ROWS UNBOUNDED PRECEDING) AS cum
-          FROM (SELECT bucket, SUM(n) AS n FROM instance_time_counts
-                WHERE tenant_id = @tenant AND scope IN (SELECT value FROM json_each(@scopes))
-                  AND level = @level AND bucket >= @from AND bucket < @to
-                GROUP BY bucket))
-        WHERE cum > @within LIMIT 1`).get({
-        tenant: tenantId,
-        scopes: keys,
-        level,
-        from,
-        to,
-        within,
-      }) as { bucket: string; before: number } | undefined;
-    const day = find("d", "", AFTER, position);
-    if (!day) throw new Error("time counts disagree with instance counts");
-    const hour = find("h", day.bucket, day.bucket + AFTER, position - day.before);
-    if (!hour) throw new Error("time counts disagree with instance counts");
-    const skip = position - day.before - hour.before;
+    const day = this.sql(`SELECT bucket, cum - n AS before FROM (
+        SELECT bucket, n, SUM(n) OVER (ORDER BY bucket ROWS UNBOUNDED PRECEDING) AS cum
+        FROM (SELECT bucket, SUM(n) AS n FROM instance_time_counts
+              WHERE tenant_id = @tenant AND scope IN (SELECT value FROM json_each(@scopes))
+                AND level = 'd'
+              GROUP BY bucket))
+      WHERE cum > @position LIMIT 1`).get({
+      tenant: tenantId,
+      scopes: JSON.stringify(scopes.map((s) => s.key)),
+      position,
+    }) as { bucket: string; before: number } | undefined;
+    if (!day) throw new Error("day counts disagree with instance counts");
     const scope = scopes.length === 1 ? scopes[0] : undefined;
     const where = scope
       ? scope.where
       : "i.tenant_id = @tenant AND i.project_id IN (SELECT value FROM json_each(@projects))";
     const key = this.sql(`SELECT i.created_at, i.instance_id
       FROM instances i INDEXED BY ${scope ? scope.index : "instances_by_time"}
-      WHERE ${where} AND i.created_at >= @hour AND i.created_at < @hourEnd
+      WHERE ${where} AND i.created_at >= @day AND i.created_at < @dayEnd
       ORDER BY i.created_at, i.instance_id LIMIT 1 OFFSET @skip`)
       .raw()
       .get({
         tenant: tenantId,
-        value: scope?.param ?? null,
-        projects: params.projects ?? null,
-        hour: hour.bucket,
-        hourEnd: hour.bucket + AFTER,
-        skip,
+        ...(scope ? { value: scope.param } : { projects: params.projects }),
+        day: day.bucket,
+        dayEnd: day.bucket + AFTER,
+        skip: position - day.before,
       }) as unknown[] | undefined;
-    if (!key) throw new Error("time counts disagree with instance rows");
+    if (!key) throw new Error("day counts disagree with instance rows");
     return key;
   }
 }
 
 const TENANT_SCOPE: Scope = {
   key: "*",
-  where: "i.tenant_id = @tenant AND @value IS NULL",
+  where: "i.tenant_id = @tenant",
   index: "instances_by_time",
 };
 
