@@ -4,6 +4,7 @@
  * same 401; repeated failures per account or per address are refused (429 + Retry-After) before
  * a password is checked; malformed bodies are 400s naming the field.
  */
+import net from "node:net";
 import type { FastifyInstance, LightMyRequestResponse } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildApp } from "../src/app.js";
@@ -12,7 +13,7 @@ import { deleteTenant, updateTenant } from "../src/operator/tenants.js";
 import { createUser } from "../src/operator/users.js";
 import { BATCH, batchQuery, expectError, expectPage, logCollector } from "./helpers/api.js";
 import { makeTenant, testConfig } from "./helpers/fixtures.js";
-import { STORES } from "./helpers/stores.js";
+import { STORES, sqlite } from "./helpers/stores.js";
 
 const PASSWORD = "correct horse battery staple";
 
@@ -394,3 +395,68 @@ for (const factory of STORES) {
     });
   });
 }
+
+const REDIS = { host: "127.0.0.1", port: 6379 };
+const redisUp = await new Promise<boolean>((resolve) => {
+  const socket = net.connect(REDIS.port, REDIS.host);
+  socket.setTimeout(1000, () => socket.destroy());
+  socket.on("connect", () => {
+    socket.end();
+    resolve(true);
+  });
+  socket.on("error", () => resolve(false));
+  socket.on("close", () => resolve(false));
+});
+if (!redisUp) {
+  const why = `Redis at ${REDIS.host}:${REDIS.port} is unreachable`;
+  if (process.env.CI === "true") throw new Error(`${why}: required under CI=true`);
+  console.warn(`[tests] ${why}: skipping login throttling across replicas`);
+}
+
+describe.runIf(redisUp)("login throttling across replicas (REDIS_URL)", () => {
+  let ctx: Awaited<ReturnType<typeof sqlite.create>>;
+  const apps: FastifyInstance[] = [];
+  // Counters live in Redis for 15 minutes: a name of its own keeps runs apart.
+  const domain = `acme-${Math.random().toString(36).slice(2, 10)}`;
+
+  beforeAll(async () => {
+    ctx = await sqlite.create();
+    const tenant = await makeTenant(ctx.store, domain, 1);
+    await createUser(ctx.store, tenant.tenantId, {
+      name: "alice",
+      role: "admin",
+      password: PASSWORD,
+    });
+    for (let i = 0; i < 2; i++) {
+      const app = await buildApp({
+        config: testConfig({ redisUrl: `redis://${REDIS.host}:${REDIS.port}` }),
+        store: ctx.store,
+      });
+      // The first tenant request waits for the replica's Redis connection.
+      expectPage(await batchQuery(app, tenant.adminToken, { page_no: "1", page_size: "1" }));
+      apps.push(app);
+    }
+  });
+  afterAll(async () => {
+    await Promise.all(apps.map((app) => app.close()));
+    await ctx.dispose();
+  });
+
+  it("shares one failure count: 5 failures spread over two replicas lock the account on both", async () => {
+    const [a, b] = apps as [FastifyInstance, FastifyInstance];
+    const alice = { user: "alice", password: "wrong", domain };
+    for (let i = 0; i < 5; i++) {
+      const res = await login(
+        i % 2 === 0 ? a : b,
+        { ...alice, password: `wrong ${i}` },
+        `10.7.0.${i}`,
+      );
+      expectError(res, 401, "IAM.0001");
+    }
+    for (const app of [a, b]) {
+      const res = await login(app, { ...alice, password: PASSWORD }, "10.7.0.99");
+      expectError(res, 429, "APIGW.0308");
+      expect(Number(res.headers["retry-after"])).toBeGreaterThan(0);
+    }
+  });
+});
