@@ -10,6 +10,7 @@ import { openStore } from "../src/store/create-store.js";
 import { migrations } from "../src/store/postgres/migrations.js";
 import { PostgresStore } from "../src/store/postgres/postgres-store.js";
 import type { ImportBatch, Store, StoredInstance } from "../src/store/types.js";
+import { addInstances, makeTenant } from "./helpers/fixtures.js";
 import { adminQuery, freshPostgresUrl, POSTGRES_URL, sqlite } from "./helpers/stores.js";
 
 /** Every migration's name, in order, as migrate() reports them. */
@@ -98,6 +99,58 @@ describe.runIf(POSTGRES_URL)("PostgreSQL store", () => {
     }
   });
 
+  it("keeps the per-(project, pool) counts equal to the rows, through every kind of write", async () => {
+    const { url, schema, drop } = freshPostgresUrl();
+    const store = new PostgresStore(url);
+    const mismatches = async () =>
+      (
+        await adminQuery(
+          `SELECT * FROM (
+             SELECT tenant_id, project_id, pool_id, scene_tag, COUNT(*) AS n
+             FROM ${schema}.instances GROUP BY 1, 2, 3, 4) actual
+           FULL JOIN ${schema}.instance_counts kept USING (tenant_id, project_id, pool_id, scene_tag)
+           WHERE COALESCE(actual.n, 0) <> COALESCE(kept.n, 0)`,
+        )
+      ).rows;
+    try {
+      await store.migrate();
+      const t = await makeTenant(store, "counted", 3);
+      await addInstances(
+        store,
+        t.tenantId,
+        Array.from({ length: 2500 }, (_, i) => ({
+          instance_name: `n${i}`,
+          region: "cn-north-4",
+          instance_sku: "sku",
+          project_id: t.projects[i % 3]?.project_id,
+          pool_name: i % 2 ? "apps" : "phones",
+        })),
+      );
+      expect(await mismatches()).toEqual([]);
+      const page = await store.queryInstances(
+        { tenantId: t.tenantId },
+        { pageNo: 1, pageSize: 5, order: "asc", orderBy: "instance_id" },
+      );
+      const [first, second] = page.rows;
+      const now = new Date().toISOString();
+      await store.updateInstance(first?.instance_id as string, {
+        project_id: t.projects[2]?.project_id as string,
+        updated_at: now,
+      });
+      await store.updateInstance(second?.instance_id as string, {
+        running_status: 3,
+        updated_at: now,
+      });
+      await store.deleteInstance(page.rows[2]?.instance_id as string);
+      expect(await mismatches()).toEqual([]);
+      await store.deleteTenant(t.tenantId);
+      expect(await mismatches()).toEqual([]);
+    } finally {
+      await store.close();
+      await drop();
+    }
+  });
+
   it("rejects a schema name that is not a plain identifier", () => {
     expect(() => new PostgresStore(`${POSTGRES_URL}?schema=a;drop`)).toThrow(/schema must match/);
   });
@@ -110,8 +163,10 @@ const POOLS: { pool_id: string; name: string; scene_tag: SceneTag }[] = [
   { pool_id: "b".repeat(32), name: "apps", scene_tag: "CLOUD_APP" },
   { pool_id: "c".repeat(32), name: "Phones", scene_tag: "CLOUD_PHONE" },
 ];
-/** Characters whose order differs between bytewise and locale-aware collations. */
+/** Characters whose order differs between bytewise and locale-aware collations, and LIKE's own. */
 const NAME_CHARS = [
+  "%",
+  "\\",
   "a",
   "A",
   "b",
@@ -205,6 +260,13 @@ describe.runIf(POSTGRES_URL)("PostgreSQL answers exactly like SQLite on the same
   // store must still order bytewise, as SQLite does.
   const database = `pf_test_icu_${Math.random().toString(36).slice(2, 10)}`;
 
+  // Names LIKE would misread if the needle were not escaped.
+  names.push("a\\b", "xa\\by", "a%b", "a_b", "axb", "%%%", "___", "\\\\\\", "ab\\", "\\ab");
+  const pieces = names.flatMap((n) => {
+    const chars = [...n];
+    return chars.length >= 3 ? [chars.slice(0, 3).join(""), chars.slice(-3).join("")] : [];
+  });
+
   beforeAll(async () => {
     await adminQuery(
       `CREATE DATABASE ${database} TEMPLATE template0 ENCODING 'UTF8'
@@ -230,9 +292,11 @@ describe.runIf(POSTGRES_URL)("PostgreSQL answers exactly like SQLite on the same
         pageNo: fc.integer({ min: 1, max: 4 }),
         pageSize: fc.integer({ min: 1, max: 40 }),
         instanceId: fc.constantFrom("id000003", "id000077", "nope"),
-        nameContains: fc
-          .array(fc.constantFrom(...NAME_CHARS), { maxLength: 2 })
-          .map((c) => c.join("").toLowerCase()),
+        // Random needles, and pieces of stored names (3+ characters: the trigram path).
+        nameContains: fc.oneof(
+          fc.array(fc.constantFrom(...NAME_CHARS), { maxLength: 4 }).map((c) => c.join("")),
+          fc.constantFrom(...pieces).map((p) => p.toLowerCase()),
+        ),
         createdFrom: fc.constantFrom(...TIMES, "2024-03-01 00:00:00"),
         createdTo: fc.constantFrom(...TIMES, "2024-03-01 00:00:00"),
         sceneTag: fc.constantFrom<SceneTag>("CLOUD_APP", "CLOUD_PHONE"),
@@ -267,6 +331,22 @@ describe.runIf(POSTGRES_URL)("PostgreSQL answers exactly like SQLite on the same
     const bytewise = [...got].sort((x, y) => Buffer.compare(Buffer.from(x), Buffer.from(y)));
     expect(got).toEqual(bytewise);
     expect(page).toEqual(await lite.queryInstances({ tenantId: TENANT }, query));
+  });
+
+  it("name needles with LIKE's special characters match literally", async () => {
+    for (const needle of ["a\\b", "\\\\\\", "%%%", "___", "a%b", "a_b", "ab\\", "\\ab"]) {
+      const query: BatchQuery = {
+        pageNo: 1,
+        pageSize: 1000,
+        order: "asc",
+        orderBy: "instance_id",
+        nameContains: needle,
+      };
+      const expected = names.filter((n) => n.toLowerCase().includes(needle)).length;
+      const page = await pg.queryInstances({ tenantId: TENANT }, query);
+      expect(page.total, needle).toBe(expected);
+      expect(page).toEqual(await lite.queryInstances({ tenantId: TENANT }, query));
+    }
   });
 
   it("same counts by running status", async () => {

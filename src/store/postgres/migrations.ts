@@ -161,4 +161,101 @@ export const migrations: Migration[] = [
       DROP TABLE access_keys;
     `,
   },
+  {
+    version: 3,
+    name: "query-acceleration",
+    // What keeps a big tenant fast (issue 5), as SQLite's migration 3 does. Rows per (tenant,
+    // project, pool): total_count for any mix of visibility, pool and scene filters is a sum over
+    // a few rows instead of a count over the tenant's rows. Kept exact by statement-level
+    // triggers, in the writer's own transaction, whichever code path or process writes.
+    up: `
+      CREATE TABLE instance_counts (
+        tenant_id   text COLLATE "C" NOT NULL,
+        project_id  text COLLATE "C" NOT NULL,
+        pool_id     text COLLATE "C" NOT NULL,
+        scene_tag   text COLLATE "C" NOT NULL,
+        n           bigint NOT NULL,
+        PRIMARY KEY (tenant_id, project_id, pool_id, scene_tag)
+      );
+      INSERT INTO instance_counts (tenant_id, project_id, pool_id, scene_tag, n)
+        SELECT tenant_id, project_id, pool_id, scene_tag, COUNT(*) FROM instances
+        GROUP BY tenant_id, project_id, pool_id, scene_tag;
+
+      -- One upsert per distinct key of the statement's rows, keys in a fixed order so that two
+      -- writers lock the counters in the same order (no deadlock). An update counts only the
+      -- rows that changed key (an instance moved to another project), so a status change
+      -- writes no counter.
+      CREATE FUNCTION instance_counts_added() RETURNS trigger LANGUAGE plpgsql
+        SET search_path FROM CURRENT AS $$
+      BEGIN
+        INSERT INTO instance_counts AS c (tenant_id, project_id, pool_id, scene_tag, n)
+          SELECT tenant_id, project_id, pool_id, scene_tag, COUNT(*) FROM added
+          GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4
+          ON CONFLICT (tenant_id, project_id, pool_id, scene_tag) DO UPDATE SET n = c.n + excluded.n;
+        RETURN NULL;
+      END $$;
+      CREATE FUNCTION instance_counts_removed() RETURNS trigger LANGUAGE plpgsql
+        SET search_path FROM CURRENT AS $$
+      BEGIN
+        INSERT INTO instance_counts AS c (tenant_id, project_id, pool_id, scene_tag, n)
+          SELECT tenant_id, project_id, pool_id, scene_tag, -COUNT(*) FROM removed
+          GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4
+          ON CONFLICT (tenant_id, project_id, pool_id, scene_tag) DO UPDATE SET n = c.n + excluded.n;
+        RETURN NULL;
+      END $$;
+      CREATE FUNCTION instance_counts_moved() RETURNS trigger LANGUAGE plpgsql
+        SET search_path FROM CURRENT AS $$
+      BEGIN
+        INSERT INTO instance_counts AS c (tenant_id, project_id, pool_id, scene_tag, n)
+          SELECT tenant_id, project_id, pool_id, scene_tag, SUM(d) FROM (
+              SELECT tenant_id, project_id, pool_id, scene_tag, 1 AS d FROM added
+              UNION ALL
+              SELECT tenant_id, project_id, pool_id, scene_tag, -1 AS d FROM removed) m
+          GROUP BY 1, 2, 3, 4 HAVING SUM(d) <> 0 ORDER BY 1, 2, 3, 4
+          ON CONFLICT (tenant_id, project_id, pool_id, scene_tag) DO UPDATE SET n = c.n + excluded.n;
+        RETURN NULL;
+      END $$;
+      CREATE TRIGGER instances_added AFTER INSERT ON instances
+        REFERENCING NEW TABLE AS added
+        FOR EACH STATEMENT EXECUTE FUNCTION instance_counts_added();
+      CREATE TRIGGER instances_removed AFTER DELETE ON instances
+        REFERENCING OLD TABLE AS removed
+        FOR EACH STATEMENT EXECUTE FUNCTION instance_counts_removed();
+      CREATE TRIGGER instances_moved AFTER UPDATE ON instances
+        REFERENCING OLD TABLE AS removed NEW TABLE AS added
+        FOR EACH STATEMENT EXECUTE FUNCTION instance_counts_moved();
+
+      -- Substring search: a trigram index over the folded names, for needles of 3 characters
+      -- or more (the query pairs an indexable LIKE with the exact strpos check). pg_trgm is a
+      -- trusted extension, installed once per database in public, never in a store's own
+      -- schema (dropping that schema would take the extension from everyone). Without it the
+      -- search scans, with the same results.
+      DO $$
+      DECLARE
+        ns text;
+      BEGIN
+        BEGIN
+          CREATE EXTENSION IF NOT EXISTS pg_trgm SCHEMA public;
+        EXCEPTION WHEN OTHERS THEN
+          RAISE NOTICE 'pg_trgm not installed (%): name search will scan', SQLERRM;
+        END;
+        SELECT extnamespace::regnamespace::text INTO ns FROM pg_extension WHERE extname = 'pg_trgm';
+        IF ns IS NOT NULL THEN
+          EXECUTE format(
+            'CREATE INDEX instances_by_name_trigram ON instances USING gin (name_folded %s.gin_trgm_ops)',
+            ns);
+        END IF;
+      END $$;
+    `,
+    down: `
+      DROP INDEX IF EXISTS instances_by_name_trigram;
+      DROP TRIGGER instances_moved ON instances;
+      DROP TRIGGER instances_removed ON instances;
+      DROP TRIGGER instances_added ON instances;
+      DROP FUNCTION instance_counts_moved();
+      DROP FUNCTION instance_counts_removed();
+      DROP FUNCTION instance_counts_added();
+      DROP TABLE instance_counts;
+    `,
+  },
 ];

@@ -32,6 +32,7 @@ import type {
 } from "../types.js";
 import { type PostgresSettings, postgresSettings } from "./connection.js";
 import { INSTANCE_COLUMNS, insertInstances } from "./insert-instances.js";
+import { pageStatement, SORT_PREFIX } from "./instance-query.js";
 import { migrateDown, migrateUp } from "./migrate.js";
 
 type Row = Record<string, unknown>;
@@ -42,18 +43,6 @@ const LONG_STATEMENT_MS = 10 * 60_000;
 
 /** Imports at least this big refresh the planner's statistics (see analyzeInstances). */
 const ANALYZE_AFTER = 1000;
-
-/** The wire columns of a page, in the reference page's order; project_name comes from its project. */
-const WIRE_COLUMNS = `i.instance_id, i.instance_name, i.region, i.instance_sku, i.frozen_status,
-  i.running_status, i.login_status, (i.assign_user <> '')::int AS assign_status, i.assign_user,
-  i.billing_mode, i.project_id, p.name AS project_name, i.phone_id, i.member_name, i.account_name,
-  i.region_name, i.region_name_en, i.backup_status, i.backup_time, i.restore_status, i.restore_time`;
-
-const ORDER_SQL: Record<BatchQuery["orderBy"], (dir: string) => string> = {
-  create_time: (dir) => `i.created_at ${dir}, i.instance_id ${dir}`,
-  instance_name: (dir) => `i.instance_name ${dir}, i.instance_id ${dir}`,
-  instance_id: (dir) => `i.instance_id ${dir}`,
-};
 
 const TENANT_COLUMNS = "tenant_id, name, subscribed, rate_limit, created_at";
 
@@ -170,46 +159,17 @@ export class PostgresStore implements Store {
   }
 
   async queryInstances(visibility: Visibility, query: BatchQuery): Promise<InstancePage> {
-    const params: unknown[] = [visibility.tenantId];
-    const param = (value: unknown) => {
-      params.push(value);
-      return `$${params.length}`;
-    };
-    const where = ["i.tenant_id = $1"];
-    if (visibility.projectIds) {
-      where.push(`i.project_id = ANY(${param([...visibility.projectIds])}::text[])`);
+    const { text, values } = pageStatement(visibility, query);
+    const { rows } = await this.query(text, values);
+    const total = (rows[0]?.total ?? 0) as number;
+    const page: WireInstance[] = [];
+    for (const row of rows) {
+      if (row.instance_id === null) continue; // the count's row when the page is empty
+      delete row.total;
+      for (const key of Object.keys(row)) if (key.startsWith(SORT_PREFIX)) delete row[key];
+      page.push(row as unknown as WireInstance);
     }
-    if (query.instanceId !== undefined) where.push(`i.instance_id = ${param(query.instanceId)}`);
-    if (query.nameContains !== undefined) {
-      // Both sides folded in JavaScript (foldName): a literal, case-insensitive substring match.
-      where.push(`strpos(i.name_folded, ${param(query.nameContains)}) > 0`);
-    }
-    if (query.createdFrom !== undefined) where.push(`i.created_at >= ${param(query.createdFrom)}`);
-    if (query.createdTo !== undefined) where.push(`i.created_at <= ${param(query.createdTo)}`);
-    if (query.sceneTag !== undefined) where.push(`i.scene_tag = ${param(query.sceneTag)}`);
-    if (query.poolName !== undefined) {
-      where.push(
-        `i.pool_id = (SELECT pool_id FROM pools WHERE tenant_id = $1 AND name = ${param(query.poolName)})`,
-      );
-    }
-    const filter = where.join(" AND ");
-    const counted = await this.query(
-      `SELECT COUNT(*)::int AS n FROM instances i WHERE ${filter}`,
-      params,
-    );
-    const total = counted.rows[0]?.n as number;
-    const offset = (query.pageNo - 1) * query.pageSize;
-    if (offset >= total) return { total, rows: [] };
-    const dir = query.order === "desc" ? "DESC" : "ASC";
-    const limit = param(query.pageSize);
-    const skip = param(offset);
-    const { rows } = await this.query(
-      `SELECT ${WIRE_COLUMNS}
-       FROM instances i JOIN projects p ON p.tenant_id = i.tenant_id AND p.project_id = i.project_id
-       WHERE ${filter} ORDER BY ${ORDER_SQL[query.orderBy](dir)} LIMIT ${limit} OFFSET ${skip}`,
-      params,
-    );
-    return { total, rows: rows as unknown as WireInstance[] };
+    return { total, rows: page };
   }
 
   async instanceProject(tenantId: string, instanceId: string): Promise<string | undefined> {
