@@ -1,17 +1,12 @@
 /**
  * Two replicas, two processes on real ports, one PostgreSQL database: what an operator changes
- * through one is what the other answers on its very next tenant request (no cache anywhere).
- * Both start at once on an empty schema, so they also race to migrate it.
+ * through the admin API of one is what the other answers on its very next tenant request (no
+ * cache anywhere). Both start at once on an empty schema, so they also race to migrate it.
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
 import { createInterface } from "node:readline";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { deleteTenant, updateTenant } from "../src/operator/tenants.js";
-import { issueToken, revokeToken } from "../src/operator/users.js";
-import { openStore } from "../src/store/create-store.js";
-import type { Store } from "../src/store/types.js";
-import { addInstances, makeTenant, type TenantFixture } from "./helpers/fixtures.js";
 import { freshPostgresUrl, POSTGRES_URL } from "./helpers/stores.js";
 
 const ADMIN_KEY = "replica-test-admin-key-0123456789";
@@ -22,16 +17,20 @@ interface Replica {
 }
 
 async function startReplica(databaseUrl: string): Promise<Replica> {
-  const child = spawn(process.execPath, ["--import", "tsx", "test/helpers/replica-server.ts"], {
-    env: {
-      ...process.env,
-      DATABASE_URL: databaseUrl,
-      PHONEFLEET_ADMIN_KEY: ADMIN_KEY,
-      LOG_LEVEL: "warn",
-      REDIS_URL: "",
+  // The real binary, as an operator runs it (built by `npm test`, or by vitest's global setup).
+  const child = spawn(
+    process.execPath,
+    ["dist/cli/main.js", "serve", "--db", databaseUrl, "--port", "0"],
+    {
+      env: {
+        ...process.env,
+        PHONEFLEET_ADMIN_KEY: ADMIN_KEY,
+        LOG_LEVEL: "warn",
+        REDIS_URL: "",
+      },
+      stdio: ["ignore", "pipe", "pipe"],
     },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
+  );
   let stderr = "";
   child.stderr?.on("data", (chunk) => {
     stderr += chunk;
@@ -72,34 +71,57 @@ async function page(replica: Replica, token: string) {
   return { status: res.status, code: body.error_code, rows: body.data?.result ?? [] };
 }
 
+/** An admin API call on one replica; answers the parsed body (or null for 204). */
+async function admin(replica: Replica, method: string, path: string, body?: unknown) {
+  const res = await fetch(`${replica.url}/admin/v1${path}`, {
+    method,
+    headers: {
+      authorization: `Bearer ${ADMIN_KEY}`,
+      ...(body === undefined ? {} : { "content-type": "application/json" }),
+    },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  const text = await res.text();
+  if (res.status >= 300) throw new Error(`${method} ${path}: ${res.status} ${text}`);
+  return text === "" ? null : JSON.parse(text);
+}
+
 describe.runIf(POSTGRES_URL)("two replicas over one PostgreSQL database", () => {
   let a: Replica | undefined;
   let b: Replica | undefined;
-  let operator: Store;
-  let tenant: TenantFixture;
   let drop: () => Promise<void>;
+  let tenantId: string;
+  let userId: string;
+  let token: string;
 
   beforeAll(async () => {
     const fresh = freshPostgresUrl();
     drop = fresh.drop;
     [a, b] = await Promise.all([startReplica(fresh.url), startReplica(fresh.url)]);
-    // The operator's own connection, as `phonefleet … --db` would open it.
-    operator = await openStore(fresh.url);
-    tenant = await makeTenant(operator, "replicated");
-    await addInstances(operator, tenant.tenantId, [
+    // Set up through A and B alternately: both write to the one database.
+    tenantId = (await admin(A(), "POST", "/tenants", { name: "replicated" })).tenant_id;
+    const project = await admin(B(), "POST", `/tenants/${tenantId}/projects`, { name: "p0" });
+    await admin(A(), "POST", `/tenants/${tenantId}/pools`, {
+      name: "phones",
+      scene_tag: "CLOUD_PHONE",
+    });
+    userId = (
+      await admin(B(), "POST", `/tenants/${tenantId}/users`, { name: "ops", role: "admin" })
+    ).user_id;
+    token = (await admin(A(), "POST", `/users/${userId}/tokens`, {})).token;
+    await admin(B(), "POST", `/tenants/${tenantId}/instances`, [
       {
         instance_id: "Repl0001",
         instance_name: "phone-1",
         region: "cn-north-4",
         instance_sku: "sku",
-        project_id: tenant.projects[0]?.project_id,
+        project_id: project.project_id,
         pool_name: "phones",
       },
     ]);
   }, 60_000);
   afterAll(async () => {
     await Promise.all([stopReplica(a), stopReplica(b)]);
-    await operator?.close();
     await drop?.();
   });
 
@@ -107,57 +129,39 @@ describe.runIf(POSTGRES_URL)("two replicas over one PostgreSQL database", () => 
   const B = () => b as Replica;
 
   it("both answer the same page", async () => {
-    const [fromA, fromB] = await Promise.all([
-      page(A(), tenant.adminToken),
-      page(B(), tenant.adminToken),
-    ]);
+    const [fromA, fromB] = await Promise.all([page(A(), token), page(B(), token)]);
     expect(fromA.status).toBe(200);
+    expect(fromA.rows.map((r) => r.instance_id)).toEqual(["Repl0001"]);
     expect(fromB).toEqual(fromA);
   });
 
-  it("an instance change is seen by both on the next request", async () => {
-    await operator.updateInstance("Repl0001", {
-      running_status: 2,
-      updated_at: new Date().toISOString(),
-    });
-    for (const replica of [A(), B()]) {
-      expect((await page(replica, tenant.adminToken)).rows[0]?.running_status).toBe(2);
-    }
+  it("an instance changed through A is seen by B on its next request", async () => {
+    await admin(A(), "PATCH", "/instances/Repl0001", { running_status: 2 });
+    expect((await page(B(), token)).rows[0]?.running_status).toBe(2);
+    await admin(B(), "PATCH", "/instances/Repl0001", { running_status: 3 });
+    expect((await page(A(), token)).rows[0]?.running_status).toBe(3);
   });
 
-  it("a token revoked is refused by the other replica on its next request", async () => {
-    const users = await operator.listUsers(tenant.tenantId);
-    const issued = await issueToken(operator, users[0]?.user_id as string, {}, 3600);
+  it("a token revoked through A is refused by B on its next request", async () => {
+    const issued = await admin(B(), "POST", `/users/${userId}/tokens`, {});
     expect((await page(A(), issued.token)).status).toBe(200);
     expect((await page(B(), issued.token)).status).toBe(200);
-    await revokeToken(operator, issued.token_id);
+    await admin(A(), "DELETE", `/tokens/${issued.token_id}`);
     expect(await page(B(), issued.token)).toMatchObject({ status: 401, code: "APIGW.0301" });
     expect(await page(A(), issued.token)).toMatchObject({ status: 401, code: "APIGW.0301" });
   });
 
-  it("an unsubscribed tenant is refused by both on the next request, and served again after", async () => {
-    await updateTenant(operator, tenant.tenantId, { subscribed: false });
-    expect(await page(B(), tenant.adminToken)).toMatchObject({
-      status: 400,
-      code: "KOOPHONE.API.1004",
-    });
-    expect(await page(A(), tenant.adminToken)).toMatchObject({
-      status: 400,
-      code: "KOOPHONE.API.1004",
-    });
-    await updateTenant(operator, tenant.tenantId, { subscribed: true });
-    expect((await page(B(), tenant.adminToken)).status).toBe(200);
+  it("a tenant unsubscribed through B is refused by A on its next request, and served after", async () => {
+    await admin(B(), "PATCH", `/tenants/${tenantId}`, { subscribed: false });
+    expect(await page(A(), token)).toMatchObject({ status: 400, code: "KOOPHONE.API.1004" });
+    expect(await page(B(), token)).toMatchObject({ status: 400, code: "KOOPHONE.API.1004" });
+    await admin(A(), "PATCH", `/tenants/${tenantId}`, { subscribed: true });
+    expect((await page(B(), token)).status).toBe(200);
   });
 
-  it("a deleted tenant's tokens meet KOOPHONE.API.0000 on both", async () => {
-    await deleteTenant(operator, tenant.tenantId);
-    expect(await page(A(), tenant.adminToken)).toMatchObject({
-      status: 500,
-      code: "KOOPHONE.API.0000",
-    });
-    expect(await page(B(), tenant.adminToken)).toMatchObject({
-      status: 500,
-      code: "KOOPHONE.API.0000",
-    });
+  it("a tenant deleted through A: its tokens meet KOOPHONE.API.0000 on B", async () => {
+    await admin(A(), "DELETE", `/tenants/${tenantId}`);
+    expect(await page(B(), token)).toMatchObject({ status: 500, code: "KOOPHONE.API.0000" });
+    expect(await page(A(), token)).toMatchObject({ status: 500, code: "KOOPHONE.API.0000" });
   });
 });
