@@ -70,7 +70,7 @@ export function pageStatement(visibility: Visibility, query: BatchQuery): PageSt
 
   const dir = query.order === "desc" ? "DESC" : "ASC";
   const keys = SORT_KEYS[query.orderBy];
-  const offset = `${$((query.pageNo - 1) * query.pageSize)}::int`;
+  const offset = `${$((query.pageNo - 1) * query.pageSize)}::bigint`;
   const limit = `${$(query.pageSize)}::int`;
   const inner = keys.map((k) => `i.${k} ${dir}`).join(", ");
   const outer = keys.map((k) => `page.${SORT_PREFIX}${k} ${dir}`).join(", ");
