@@ -1,5 +1,5 @@
 /** Projects and resource pools of a tenant. */
-import { notFound } from "../errors.js";
+import { conflict, notFound } from "../errors.js";
 import { newHexId } from "../ids.js";
 import type { Pool, Project, Store } from "../store/types.js";
 import { NewPool, NewProject } from "./schemas.js";
@@ -15,7 +15,13 @@ export async function createProject(
   input: unknown,
 ): Promise<Project> {
   const body = checkProject(input);
-  const { tenant_id } = await findTenant(store, tenant);
+  const { tenant_id, name } = await findTenant(store, tenant);
+  // As for tenants: the unique index's message would show the id generated for this project.
+  if ((await store.listProjects(tenant_id)).some((p) => p.name === body.name)) {
+    throw conflict(
+      `project ${JSON.stringify(body.name)} already exists in tenant ${JSON.stringify(name)}`,
+    );
+  }
   const project: Project = {
     project_id: body.project_id ?? newHexId(),
     tenant_id,

@@ -1,5 +1,5 @@
 /** Tenants: the operations the CLI and the admin API share. */
-import { badInput, notFound } from "../errors.js";
+import { badInput, conflict, notFound } from "../errors.js";
 import { HEX_ID, newHexId } from "../ids.js";
 import { STATUS_CODES } from "../instances/model.js";
 import type { Store, Tenant } from "../store/types.js";
@@ -20,6 +20,11 @@ const MAX_OFFSET = 1_000_000_000;
 
 export async function createTenant(store: Store, input: unknown): Promise<Tenant> {
   const body = checkNew(input);
+  // Named here rather than left to the store's unique index, whose message would also show the
+  // id just generated for the refused tenant. The index still settles a race.
+  if (await store.tenantByName(body.name)) {
+    throw conflict(`tenant ${JSON.stringify(body.name)} already exists`);
+  }
   const tenant: Tenant = {
     tenant_id: body.tenant_id ?? newHexId(),
     name: body.name,
