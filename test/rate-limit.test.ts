@@ -87,7 +87,7 @@ describe("rate limits across two replicas", () => {
     await ctx.store.updateTenant(tenant.tenantId, { rate_limit: RATE });
     const responses = await Promise.all(
       Array.from({ length: 2 * RATE }, (_, i) =>
-        (pair[i % 2]?.app as FastifyInstance).inject({
+        (pair[i % 2] as { app: FastifyInstance }).app.inject({
           url: "/v1/instances/batch-query?page_no=1&page_size=10",
           headers: { "x-auth-token": tenant.adminToken },
         }),
