@@ -6,8 +6,10 @@
 import { writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:net";
 import { join } from "node:path";
+import Database from "better-sqlite3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openStore } from "../src/store/create-store.js";
+import { migrations } from "../src/store/sqlite/migrations.js";
 import { runCli, scratch } from "./helpers/cli.js";
 import { addInstances, makeTenant } from "./helpers/fixtures.js";
 
@@ -204,6 +206,25 @@ describe("phonefleet: bad input gives one line and a non-zero exit", () => {
       /^error: cannot open database "\/nonexistent\/dir\/fleet.db": .+\n$/,
     );
     expect(result.code).toBe(FAILED);
+  });
+
+  it("an unexpected error: one line and exit 1; its stack only with DEBUG=1", async () => {
+    // A database that claims every migration but has no tables: the query itself fails.
+    const broken = join(tmp.dir, "broken.db");
+    const db = new Database(broken);
+    db.exec(
+      "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT, applied_at TEXT)",
+    );
+    for (const m of migrations) {
+      db.prepare("INSERT INTO schema_migrations VALUES (?, ?, ?)").run(m.version, m.name, "x");
+    }
+    db.close();
+    const plain = await runCli(["--db", broken, "tenants", "list"]);
+    expect(plain.stderr).toBe("error: no such table: tenants\n");
+    expect(plain.code).toBe(FAILED);
+    const debug = await runCli(["--db", broken, "tenants", "list"], { env: { DEBUG: "1" } });
+    expect(debug.stderr).toMatch(/^error: no such table: tenants\n.*\n\s+at /s);
+    expect(debug.code).toBe(FAILED);
   });
 
   it("a port already in use: one line, exit 1", async () => {
