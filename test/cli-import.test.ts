@@ -12,7 +12,7 @@ import { cliJson, runCli, scratch } from "./helpers/cli.js";
 import { makeTenant, testConfig } from "./helpers/fixtures.js";
 
 const tmp = scratch();
-const db = ["--db", tmp.db];
+const db = () => ["--db", tmp.db];
 let token: string;
 
 beforeAll(async () => {
@@ -40,7 +40,7 @@ const jsonl = (records: unknown[]) => records.map((r) => JSON.stringify(r)).join
 
 async function instanceCount(): Promise<number> {
   const tenant = await cliJson<{ instances_by_running_status: Record<string, number> }>([
-    ...db,
+    ...db(),
     "tenants",
     "show",
     "acme",
@@ -49,7 +49,7 @@ async function instanceCount(): Promise<number> {
 }
 
 async function pools(): Promise<string[]> {
-  const list = await cliJson<{ name: string }[]>([...db, "pools", "list", "--tenant", "acme"]);
+  const list = await cliJson<{ name: string }[]>([...db(), "pools", "list", "--tenant", "acme"]);
   return list.map((p) => p.name);
 }
 
@@ -63,11 +63,11 @@ describe("instances import", () => {
         record(3),
       ])}\n`,
     );
-    const result = await runCli([...db, "instances", "import", path, "--tenant", "acme"]);
+    const result = await runCli([...db(), "instances", "import", path, "--tenant", "acme"]);
     expect(result).toMatchObject({ code: 0, stdout: "imported 3 instances\n", stderr: "" });
     expect(await instanceCount()).toBe(3);
     expect(await pools()).toContain("gaming");
-    expect(await cliJson([...db, "instances", "show", "Jsonl001"])).toMatchObject({
+    expect(await cliJson([...db(), "instances", "show", "Jsonl001"])).toMatchObject({
       instance_name: "phone-1",
       running_status: 2,
       region_name_en: "CN North-Beijing4",
@@ -79,7 +79,7 @@ describe("instances import", () => {
       "fleet.json",
       JSON.stringify([record(4), record(5, { project_name: "acme-p1" })]),
     );
-    expect(await cliJson([...db, "instances", "import", path, "--tenant", "acme"])).toEqual({
+    expect(await cliJson([...db(), "instances", "import", path, "--tenant", "acme"])).toEqual({
       created: 2,
     });
     expect(await instanceCount()).toBe(5);
@@ -94,13 +94,13 @@ describe("instances import", () => {
         "Csv00002,csv-2,cn-east-3,sku,acme-p1,apps,,",
       ].join("\n"),
     );
-    const result = await runCli([...db, "instances", "import", path, "--tenant", "acme"]);
+    const result = await runCli([...db(), "instances", "import", path, "--tenant", "acme"]);
     expect(result).toMatchObject({ code: 0, stdout: "imported 2 instances\n" });
-    expect(await cliJson([...db, "instances", "show", "Csv00001"])).toMatchObject({
+    expect(await cliJson([...db(), "instances", "show", "Csv00001"])).toMatchObject({
       running_status: 5,
       assign_user: "user-7",
     });
-    expect(await cliJson([...db, "instances", "show", "Csv00002"])).toMatchObject({
+    expect(await cliJson([...db(), "instances", "show", "Csv00002"])).toMatchObject({
       running_status: 0,
       assign_user: "",
       scene_tag: "CLOUD_APP",
@@ -157,7 +157,7 @@ describe("instances import", () => {
       const before = await instanceCount();
       const poolsBefore = await pools();
       const result = await runCli([
-        ...db,
+        ...db(),
         "instances",
         "import",
         file(name, text),
@@ -177,7 +177,7 @@ describe("instances import", () => {
 describe("instances set / show / delete", () => {
   it("changes state that the tenant API then shows", async () => {
     const changed = await cliJson([
-      ...db,
+      ...db(),
       "instances",
       "set",
       "Jsonl001",
@@ -226,17 +226,17 @@ describe("instances set / show / delete", () => {
       await store.close();
     }
 
-    const unassigned = await cliJson([...db, "instances", "set", "Jsonl001", "--unassign"]);
+    const unassigned = await cliJson([...db(), "instances", "set", "Jsonl001", "--unassign"]);
     expect(unassigned).toMatchObject({ assign_user: "" });
-    const plain = await runCli([...db, "instances", "show", "Jsonl001"]);
+    const plain = await runCli([...db(), "instances", "show", "Jsonl001"]);
     expect(plain.stdout).toMatch(/^instance_id\s+Jsonl001$/m);
   });
 
   it("delete releases the instance", async () => {
     const before = await instanceCount();
-    const result = await runCli([...db, "instances", "delete", "Csv00002"]);
+    const result = await runCli([...db(), "instances", "delete", "Csv00002"]);
     expect(result).toMatchObject({ code: 0, stdout: "deleted instance Csv00002\n" });
     expect(await instanceCount()).toBe(before - 1);
-    expect((await runCli([...db, "instances", "show", "Csv00002"])).code).toBe(1);
+    expect((await runCli([...db(), "instances", "show", "Csv00002"])).code).toBe(1);
   });
 });

@@ -55,7 +55,7 @@ describe("phonefleet --help", () => {
 
 describe("operator workflow through the CLI", () => {
   const tmp = scratch();
-  const db = ["--db", tmp.db];
+  const db = () => ["--db", tmp.db];
   afterAll(() => tmp.dispose());
 
   /** The real app over the same file, to check what the CLI made from the outside. */
@@ -79,15 +79,15 @@ describe("operator workflow through the CLI", () => {
   let projects: Record<string, string>;
 
   beforeAll(async () => {
-    const migrated = await cliJson<{ applied: string[] }>([...db, "migrate"]);
+    const migrated = await cliJson<{ applied: string[] }>([...db(), "migrate"]);
     expect(migrated.applied.length).toBeGreaterThan(0);
-    const again = await runCli([...db, "migrate"]);
+    const again = await runCli([...db(), "migrate"]);
     expect(again.stdout.trim()).toBe("database is up to date");
   });
 
   it("tenants create/list/show/update, with --json and plain output", async () => {
     const tenant = await cliJson<{ tenant_id: string; name: string; subscribed: boolean }>([
-      ...db,
+      ...db(),
       "tenants",
       "create",
       "acme",
@@ -98,15 +98,15 @@ describe("operator workflow through the CLI", () => {
     expect(tenant.tenant_id).toMatch(/^[0-9a-f]{32}$/);
     tenantId = tenant.tenant_id;
 
-    const list = await cliJson<{ name: string }[]>([...db, "tenants", "list"]);
+    const list = await cliJson<{ name: string }[]>([...db(), "tenants", "list"]);
     expect(list.map((t) => t.name)).toEqual(["acme"]);
-    const table = await runCli([...db, "tenants", "list"]);
+    const table = await runCli([...db(), "tenants", "list"]);
     expect(table.code).toBe(0);
     expect(table.stdout.split("\n")[0]).toMatch(/^TENANT_ID\s+NAME\s+SUBSCRIBED/);
     expect(table.stdout).toContain(tenantId);
 
     const updated = await cliJson([
-      ...db,
+      ...db(),
       "tenants",
       "update",
       "acme",
@@ -116,22 +116,22 @@ describe("operator workflow through the CLI", () => {
     ]);
     expect(updated).toMatchObject({ name: "acme", subscribed: false, rate_limit: null });
     const shown = await cliJson<{ instances_by_running_status: Record<string, number> }>([
-      ...db,
+      ...db(),
       "tenants",
       "show",
       tenantId,
     ]);
     expect(shown).toMatchObject({ tenant_id: tenantId, subscribed: false });
     expect(Object.values(shown.instances_by_running_status).every((n) => n === 0)).toBe(true);
-    await cliJson([...db, "tenants", "update", "acme", "--subscribed"]);
+    await cliJson([...db(), "tenants", "update", "acme", "--subscribed"]);
   });
 
   it("projects and pools create/list", async () => {
     for (const name of ["north", "south"]) {
-      await cliJson([...db, "projects", "create", name, "--tenant", "acme"]);
+      await cliJson([...db(), "projects", "create", name, "--tenant", "acme"]);
     }
     const listed = await cliJson<{ project_id: string; name: string }[]>([
-      ...db,
+      ...db(),
       "projects",
       "list",
       "--tenant",
@@ -141,7 +141,7 @@ describe("operator workflow through the CLI", () => {
     expect(Object.keys(projects).sort()).toEqual(["north", "south"]);
 
     await cliJson([
-      ...db,
+      ...db(),
       "pools",
       "create",
       "phones",
@@ -151,7 +151,7 @@ describe("operator workflow through the CLI", () => {
       "CLOUD_PHONE",
     ]);
     await cliJson([
-      ...db,
+      ...db(),
       "pools",
       "create",
       "apps",
@@ -161,7 +161,7 @@ describe("operator workflow through the CLI", () => {
       "CLOUD_APP",
     ]);
     const pools = await cliJson<{ name: string; scene_tag: string }[]>([
-      ...db,
+      ...db(),
       "pools",
       "list",
       "--tenant",
@@ -175,12 +175,12 @@ describe("operator workflow through the CLI", () => {
 
   it("users, tokens and grants: what the CLI sets is what the tenant API enforces", async () => {
     const admin = await cliJson<{ user_id: string; has_password: boolean }>(
-      [...db, "users", "create", "alice", "--tenant", "acme", "--role", "admin", "--password"],
+      [...db(), "users", "create", "alice", "--tenant", "acme", "--role", "admin", "--password"],
       { env: { PHONEFLEET_PASSWORD: "correct horse battery" } },
     );
     expect(admin.has_password).toBe(true);
     const member = await cliJson<{ user_id: string; project_ids: string[] }>([
-      ...db,
+      ...db(),
       "users",
       "create",
       "bob",
@@ -196,7 +196,7 @@ describe("operator workflow through the CLI", () => {
     expect(member.project_ids).toEqual([projects.north, projects.south].sort());
 
     const users = await cliJson<{ name: string; role: string }[]>([
-      ...db,
+      ...db(),
       "users",
       "list",
       "--tenant",
@@ -208,7 +208,7 @@ describe("operator workflow through the CLI", () => {
     ]);
 
     // Plain output: the token alone on stdout (TOKEN=$(phonefleet tokens issue …)), a note on stderr.
-    const issued = await runCli([...db, "tokens", "issue", "alice", "--tenant", "acme"]);
+    const issued = await runCli([...db(), "tokens", "issue", "alice", "--tenant", "acme"]);
     expect(issued.code).toBe(0);
     const token = issued.stdout.trim();
     expect(token).toMatch(/^pf_[A-Za-z0-9_-]{43}$/);
@@ -216,7 +216,7 @@ describe("operator workflow through the CLI", () => {
     expect(issued.stderr).not.toContain(token);
 
     const memberToken = await cliJson<{ token: string; token_id: string; expires_at: string }>([
-      ...db,
+      ...db(),
       "tokens",
       "issue",
       member.user_id,
@@ -234,7 +234,7 @@ describe("operator workflow through the CLI", () => {
 
     // Revoking every grant: the member may no longer list (KOOPHONE.API.1001).
     const ungranted = await cliJson<{ project_ids: string[] }>([
-      ...db,
+      ...db(),
       "users",
       "update",
       "bob",
@@ -247,7 +247,7 @@ describe("operator workflow through the CLI", () => {
       expect((await page(app, memberToken.token)).json().error_code).toBe("KOOPHONE.API.1001");
     });
 
-    const revoked = await cliJson([...db, "tokens", "revoke", memberToken.token_id]);
+    const revoked = await cliJson([...db(), "tokens", "revoke", memberToken.token_id]);
     expect(revoked).toEqual({ token_id: memberToken.token_id, revoked: true });
     await withApp(async (app) => {
       expect((await page(app, memberToken.token)).statusCode).toBe(401);
@@ -256,7 +256,7 @@ describe("operator workflow through the CLI", () => {
 
   it("a password set from stdin is the one the IAM token endpoint accepts", async () => {
     const updated = await cliJson<{ has_password: boolean }>(
-      [...db, "users", "update", "bob", "--tenant", "acme", "--password-stdin"],
+      [...db(), "users", "update", "bob", "--tenant", "acme", "--password-stdin"],
       { input: "stdin secret 123\n" },
     );
     expect(updated.has_password).toBe(true);
@@ -280,7 +280,7 @@ describe("operator workflow through the CLI", () => {
     expect((await login("stdin secret 123\n")).statusCode).toBe(401);
 
     const cleared = await cliJson<{ has_password: boolean }>([
-      ...db,
+      ...db(),
       "users",
       "update",
       "bob",
@@ -293,17 +293,17 @@ describe("operator workflow through the CLI", () => {
 
   it("tenants delete: the tenant is gone and its tokens answer KOOPHONE.API.0000", async () => {
     const token = await cliJson<{ token: string }>([
-      ...db,
+      ...db(),
       "tokens",
       "issue",
       "alice",
       "--tenant",
       "acme",
     ]);
-    const deleted = await runCli([...db, "tenants", "delete", "acme"]);
+    const deleted = await runCli([...db(), "tenants", "delete", "acme"]);
     expect(deleted.code).toBe(0);
     expect(deleted.stdout.trim()).toBe(`deleted tenant acme (${tenantId})`);
-    expect(await cliJson([...db, "tenants", "list"])).toEqual([]);
+    expect(await cliJson([...db(), "tenants", "list"])).toEqual([]);
     await withApp(async (app) => {
       const res = await page(app, token.token);
       expect(res.json().error_code).toBe("KOOPHONE.API.0000");

@@ -67,12 +67,26 @@ export async function cliJson<T = unknown>(args: string[], options: CliOptions =
   return JSON.parse(result.stdout) as T;
 }
 
-/** A scratch directory with a database path in it; `dispose` removes both. */
-export function scratch(): { dir: string; db: string; dispose(): void } {
-  const dir = mkdtempSync(join(tmpdir(), "phonefleet-cli-"));
+/**
+ * A scratch directory with a database path in it, made on first use (so that a file whose tests
+ * are all filtered out, and whose hooks then never run, leaves nothing behind); `dispose`
+ * removes it.
+ */
+export function scratch(): { readonly dir: string; readonly db: string; dispose(): void } {
+  let made: string | undefined;
+  const dir = () => {
+    made ??= mkdtempSync(join(tmpdir(), "phonefleet-cli-"));
+    return made;
+  };
   return {
-    dir,
-    db: join(dir, "fleet.db"),
-    dispose: () => rmSync(dir, { recursive: true, force: true }),
+    get dir() {
+      return dir();
+    },
+    get db() {
+      return join(dir(), "fleet.db");
+    },
+    dispose() {
+      if (made) rmSync(made, { recursive: true, force: true });
+    },
   };
 }
