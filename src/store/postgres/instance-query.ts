@@ -85,6 +85,7 @@ export function pageStatement(visibility: Visibility, query: BatchQuery): PageSt
         JOIN instances i ON i.tenant_id = k.tenant_id AND i.instance_id = k.instance_id
         JOIN projects p ON p.tenant_id = i.tenant_id AND p.project_id = i.project_id
         WHERE ${offset} < t.total
+        OFFSET 0 -- kept a subquery, so the test above gates it: no page past the end is read
       ) page ON true
       ORDER BY ${outer}`,
     values,

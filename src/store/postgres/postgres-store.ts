@@ -41,8 +41,8 @@ type Client = pg.PoolClient;
 /** Operator operations that may touch a whole tenant (deleting a million instances). */
 const LONG_STATEMENT_MS = 10 * 60_000;
 
-/** Imports at least this big refresh the planner's statistics (see analyzeInstances). */
-const ANALYZE_AFTER = 1000;
+/** Imports at least this big vacuum and analyze the instances (see vacuumInstances). */
+const VACUUM_AFTER = 1000;
 
 const TENANT_COLUMNS = "tenant_id, name, subscribed, rate_limit, created_at";
 
@@ -451,24 +451,34 @@ export class PostgresStore implements Store {
       }
       return stored;
     });
-    if (count >= ANALYZE_AFTER) await this.analyzeInstances();
+    if (count >= VACUUM_AFTER) await this.vacuumInstances();
     return count;
   }
 
   /**
-   * Fresh planner statistics after a bulk import. Until autovacuum gets to it, the planner would
-   * believe the tenant still has a handful of rows and sort all of them for every page (measured:
-   * 420 ms instead of 0.2 ms for a first page of 100,000 instances). Best effort: the import has
+   * After a bulk import: fresh planner statistics, and the visibility map set so that pages are
+   * located by index-only scans. Until autovacuum gets to it, the planner would believe the
+   * tenant still has a handful of rows (measured on 100,000 fresh rows: a first page 420 ms
+   * instead of 0.5 ms; page 500 130 ms instead of 7 ms). VACUUM cannot run in a transaction,
+   * hence its own connection without the request timeouts. Best effort: the import has
    * committed whatever happens here.
    */
-  private async analyzeInstances(): Promise<void> {
-    await this.transaction(async (client) => {
-      await client.query(`SET LOCAL statement_timeout = ${LONG_STATEMENT_MS}`);
-      await client.query({
-        text: "ANALYZE instances",
-        query_timeout: LONG_STATEMENT_MS + 1000,
-      } as pg.QueryConfig);
-    }).catch(() => {});
+  private async vacuumInstances(): Promise<void> {
+    const client = new pg.Client({
+      ...this.settings.pool,
+      statement_timeout: 0,
+      query_timeout: 0,
+      lock_timeout: 0,
+    });
+    client.on("error", () => {});
+    try {
+      await client.connect();
+      await client.query("VACUUM (ANALYZE) instances");
+    } catch {
+      // Autovacuum will do it later.
+    } finally {
+      await client.end().catch(() => {});
+    }
   }
 
   async instanceById(instanceId: string): Promise<StoredInstance | undefined> {
