@@ -83,7 +83,9 @@ async function recordMapper(store: Store, tenantId: string): Promise<RecordMappe
   const projectById = new Map(projects.map((p) => [p.project_id, p]));
   const projectByName = new Map(projects.map((p) => [p.name, p]));
   const pools = new Map((await store.listPools(tenantId)).map((p) => [p.name, p]));
-  const now = wireTime(new Date());
+  const started = new Date();
+  const now = wireTime(started);
+  const importedAt = started.toISOString();
 
   return (value) => {
     const r = checkRecord(value, "record");
@@ -142,7 +144,7 @@ async function recordMapper(store: Store, tenantId: string): Promise<RecordMappe
       restore_status: r.restore_status ?? 0,
       restore_time: r.restore_time ?? "",
       created_at: created,
-      updated_at: created,
+      updated_at: importedAt,
     };
     return { instance, newPool, generatedId: r.instance_id === undefined };
   };
