@@ -8,11 +8,8 @@
 import { randomBytes } from "node:crypto";
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { stringify } from "node:querystring";
-import { BasicCredentials } from "@huaweicloud/huaweicloud-sdk-core";
-import { AKSKSigner } from "@huaweicloud/huaweicloud-sdk-core/auth/AKSKSigner.js";
 import type { FastifyInstance, LightMyRequestResponse } from "fastify";
-import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildApp } from "../src/app.js";
 import { SecretBox, secretBoxFor } from "../src/auth/secret-box.js";
 import { ConfigError, loadConfig } from "../src/config.js";
@@ -25,45 +22,8 @@ import { deleteTenant, updateTenant } from "../src/operator/tenants.js";
 import { createUser } from "../src/operator/users.js";
 import { BATCH, batchQuery, expectError, expectPage } from "./helpers/api.js";
 import { addInstances, makeTenant, testConfig } from "./helpers/fixtures.js";
+import { type Query, type Signed, signGet } from "./helpers/signing.js";
 import { adminQuery, STORES } from "./helpers/stores.js";
-
-type Query = Record<string, string>;
-
-interface Signed {
-  url: string;
-  headers: Record<string, string>;
-}
-
-/**
- * A GET of the batch query signed the way the SDK's credentials sign it: the SDK adds
- * `X-Sdk-Content-Sha256: UNSIGNED-PAYLOAD` to requests without a JSON body, then AKSKSigner
- * signs every header it holds plus host and X-Sdk-Date. The query travels as the SDK's HTTP
- * client writes it (querystring.stringify).
- */
-function signGet(
-  key: { access_key: string; secret_key: string },
-  query: Query,
-  headers: Record<string, string> = {},
-  at?: Date,
-): Signed {
-  const request = {
-    endpoint: `http://localhost:80${BATCH}`,
-    method: "GET",
-    headers: { "X-Sdk-Content-Sha256": "UNSIGNED-PAYLOAD", ...headers },
-    queryParams: query,
-  };
-  const credentials = new BasicCredentials().withAk(key.access_key).withSk(key.secret_key);
-  if (at) {
-    vi.useFakeTimers({ toFake: ["Date"] });
-    vi.setSystemTime(at);
-  }
-  try {
-    const signed = AKSKSigner.sign(request as never, credentials) as Record<string, string>;
-    return { url: `${BATCH}?${stringify(query)}`, headers: signed };
-  } finally {
-    if (at) vi.useRealTimers();
-  }
-}
 
 const send = (app: FastifyInstance, { url, headers }: Signed) =>
   app.inject({ method: "GET", url, headers });

@@ -4,6 +4,7 @@
  */
 import { readFileSync } from "node:fs";
 import { Command, Option } from "commander";
+import { accessKeysCommand } from "./access-keys.js";
 import { demoCommand } from "./demo.js";
 import { oneLine } from "./errors.js";
 import { requireSubcommand } from "./group.js";
@@ -45,6 +46,7 @@ export function buildProgram(): Command {
   poolsCommand(program);
   usersCommand(program);
   tokensCommand(program);
+  accessKeysCommand(program);
   instancesCommand(program);
   strictArguments(program);
   return program;
