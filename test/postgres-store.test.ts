@@ -10,7 +10,7 @@ import { openStore } from "../src/store/create-store.js";
 import { migrations } from "../src/store/postgres/migrations.js";
 import { PostgresStore } from "../src/store/postgres/postgres-store.js";
 import type { ImportBatch, Store, StoredInstance } from "../src/store/types.js";
-import { addInstances, makeTenant } from "./helpers/fixtures.js";
+import { addInstances, makeTenant, tokenFor } from "./helpers/fixtures.js";
 import { adminQuery, freshPostgresUrl, POSTGRES_URL, sqlite } from "./helpers/stores.js";
 
 /** Every migration's name, in order, as migrate() reports them. */
@@ -145,6 +145,60 @@ describe.runIf(POSTGRES_URL)("PostgreSQL store", () => {
       expect(await mismatches()).toEqual([]);
       await store.deleteTenant(t.tenantId);
       expect(await mismatches()).toEqual([]);
+    } finally {
+      await store.close();
+      await drop();
+    }
+  });
+
+  it("bumps the tenant's query version with every change its answers depend on, and only then", async () => {
+    const { url, drop } = freshPostgresUrl();
+    const store = new PostgresStore(url);
+    try {
+      await store.migrate();
+      const t = await makeTenant(store, "versioned");
+      const other = await makeTenant(store, "other");
+      await addInstances(store, t.tenantId, [
+        {
+          instance_id: "Vers0001",
+          instance_name: "v",
+          region: "cn-north-4",
+          instance_sku: "s",
+          project_id: t.projects[0]?.project_id,
+          pool_name: "apps",
+        },
+      ]);
+      let last = await store.queryVersion(t.tenantId);
+      const bumped = async () => {
+        const now = await store.queryVersion(t.tenantId);
+        const changed = now > last;
+        last = now;
+        return changed;
+      };
+      const at = new Date().toISOString();
+      await store.updateInstance("Vers0001", { running_status: 4, updated_at: at });
+      expect(await bumped()).toBe(true);
+      await store.createPool({
+        pool_id: "d".repeat(32),
+        tenant_id: t.tenantId,
+        name: "more",
+        scene_tag: "CLOUD_APP",
+      });
+      expect(await bumped()).toBe(true);
+      await store.deleteInstance("Vers0001");
+      expect(await bumped()).toBe(true);
+      // Not an answer's input: users, tokens, another tenant's instances.
+      await tokenFor(store, t.tenantId, { name: "reader", role: "admin" });
+      await addInstances(store, other.tenantId, [
+        {
+          instance_name: "o",
+          region: "cn-north-4",
+          instance_sku: "s",
+          project_id: other.projects[0]?.project_id,
+          pool_name: "apps",
+        },
+      ]);
+      expect(await bumped()).toBe(false);
     } finally {
       await store.close();
       await drop();

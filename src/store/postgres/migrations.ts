@@ -258,4 +258,85 @@ export const migrations: Migration[] = [
       DROP TABLE instance_counts;
     `,
   },
+  {
+    version: 4,
+    name: "tenant-versions",
+    // A number per tenant, bumped in the writer's own transaction by every change that the
+    // tenant's query answers depend on (its instances, projects and pools): a replica may reuse
+    // an answer computed at version v for as long as the version reads v (queryVersion), and
+    // every replica reads the same number. One bump per statement and tenant, not per row.
+    up: `
+      CREATE TABLE tenant_versions (
+        tenant_id  text COLLATE "C" PRIMARY KEY,
+        version    bigint NOT NULL
+      );
+      CREATE FUNCTION tenant_versions_added() RETURNS trigger LANGUAGE plpgsql
+        SET search_path FROM CURRENT AS $$
+      BEGIN
+        INSERT INTO tenant_versions AS v (tenant_id, version)
+          SELECT DISTINCT tenant_id, 1 FROM added ORDER BY 1
+          ON CONFLICT (tenant_id) DO UPDATE SET version = v.version + 1;
+        RETURN NULL;
+      END $$;
+      CREATE FUNCTION tenant_versions_removed() RETURNS trigger LANGUAGE plpgsql
+        SET search_path FROM CURRENT AS $$
+      BEGIN
+        INSERT INTO tenant_versions AS v (tenant_id, version)
+          SELECT DISTINCT tenant_id, 1 FROM removed ORDER BY 1
+          ON CONFLICT (tenant_id) DO UPDATE SET version = v.version + 1;
+        RETURN NULL;
+      END $$;
+      CREATE FUNCTION tenant_versions_changed() RETURNS trigger LANGUAGE plpgsql
+        SET search_path FROM CURRENT AS $$
+      BEGIN
+        INSERT INTO tenant_versions AS v (tenant_id, version)
+          SELECT tenant_id, 1 FROM (SELECT tenant_id FROM added UNION SELECT tenant_id FROM removed) t
+          ORDER BY 1
+          ON CONFLICT (tenant_id) DO UPDATE SET version = v.version + 1;
+        RETURN NULL;
+      END $$;
+      CREATE TRIGGER instances_version_added AFTER INSERT ON instances
+        REFERENCING NEW TABLE AS added
+        FOR EACH STATEMENT EXECUTE FUNCTION tenant_versions_added();
+      CREATE TRIGGER instances_version_removed AFTER DELETE ON instances
+        REFERENCING OLD TABLE AS removed
+        FOR EACH STATEMENT EXECUTE FUNCTION tenant_versions_removed();
+      CREATE TRIGGER instances_version_changed AFTER UPDATE ON instances
+        REFERENCING OLD TABLE AS removed NEW TABLE AS added
+        FOR EACH STATEMENT EXECUTE FUNCTION tenant_versions_changed();
+      CREATE TRIGGER projects_version_added AFTER INSERT ON projects
+        REFERENCING NEW TABLE AS added
+        FOR EACH STATEMENT EXECUTE FUNCTION tenant_versions_added();
+      CREATE TRIGGER projects_version_removed AFTER DELETE ON projects
+        REFERENCING OLD TABLE AS removed
+        FOR EACH STATEMENT EXECUTE FUNCTION tenant_versions_removed();
+      CREATE TRIGGER projects_version_changed AFTER UPDATE ON projects
+        REFERENCING OLD TABLE AS removed NEW TABLE AS added
+        FOR EACH STATEMENT EXECUTE FUNCTION tenant_versions_changed();
+      CREATE TRIGGER pools_version_added AFTER INSERT ON pools
+        REFERENCING NEW TABLE AS added
+        FOR EACH STATEMENT EXECUTE FUNCTION tenant_versions_added();
+      CREATE TRIGGER pools_version_removed AFTER DELETE ON pools
+        REFERENCING OLD TABLE AS removed
+        FOR EACH STATEMENT EXECUTE FUNCTION tenant_versions_removed();
+      CREATE TRIGGER pools_version_changed AFTER UPDATE ON pools
+        REFERENCING OLD TABLE AS removed NEW TABLE AS added
+        FOR EACH STATEMENT EXECUTE FUNCTION tenant_versions_changed();
+    `,
+    down: `
+      DROP TRIGGER instances_version_added ON instances;
+      DROP TRIGGER instances_version_removed ON instances;
+      DROP TRIGGER instances_version_changed ON instances;
+      DROP TRIGGER projects_version_added ON projects;
+      DROP TRIGGER projects_version_removed ON projects;
+      DROP TRIGGER projects_version_changed ON projects;
+      DROP TRIGGER pools_version_added ON pools;
+      DROP TRIGGER pools_version_removed ON pools;
+      DROP TRIGGER pools_version_changed ON pools;
+      DROP FUNCTION tenant_versions_changed();
+      DROP FUNCTION tenant_versions_removed();
+      DROP FUNCTION tenant_versions_added();
+      DROP TABLE tenant_versions;
+    `,
+  },
 ];

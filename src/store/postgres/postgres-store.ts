@@ -172,6 +172,13 @@ export class PostgresStore implements Store {
     return { total, rows: page };
   }
 
+  async queryVersion(tenantId: string): Promise<number> {
+    const { rows } = await this.query("SELECT version FROM tenant_versions WHERE tenant_id = $1", [
+      tenantId,
+    ]);
+    return Number(rows[0]?.version ?? 0);
+  }
+
   async instanceProject(tenantId: string, instanceId: string): Promise<string | undefined> {
     const { rows } = await this.query(
       "SELECT project_id FROM instances WHERE tenant_id = $1 AND instance_id = $2",
