@@ -26,6 +26,8 @@ export interface Config {
   /** Longest a graceful shutdown waits for in-flight requests before exiting anyway. */
   readonly shutdownGraceMs: number;
   readonly tokenTtlSeconds: number;
+  /** Memory for reusing batch-query answers while a tenant's data is unchanged; 0 = off. */
+  readonly responseCacheMb: number;
   /** Redis shared by the replicas for rate limits (REDIS_URL); unset = counted per process. */
   readonly redisUrl: string | undefined;
   /**
@@ -99,6 +101,12 @@ export function loadConfig(
       env.PHONEFLEET_SHUTDOWN_GRACE_MS ?? "10000",
       0,
       600_000,
+    ),
+    responseCacheMb: integer(
+      "PHONEFLEET_RESPONSE_CACHE_MB",
+      env.PHONEFLEET_RESPONSE_CACHE_MB ?? "32",
+      0,
+      65_536,
     ),
     tokenTtlSeconds: integer(
       "PHONEFLEET_TOKEN_TTL",

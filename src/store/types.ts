@@ -147,6 +147,12 @@ export interface Store {
   // The tenant API
   principalByTokenHash(tokenHash: string): Promise<Principal | undefined>;
   queryInstances(visibility: Visibility, query: BatchQuery): Promise<InstancePage>;
+  /**
+   * Optional: a number that changes, in the same transaction, with every change that the
+   * tenant's queryInstances answers depend on (its instances, its project and pool names).
+   * Stores that keep one let the server reuse answers while it is unchanged.
+   */
+  queryVersion?(tenantId: string): Promise<number>;
   /** Only for permission checks of a caller of `tenantId`; other tenants' instances are invisible. */
   instanceProject(tenantId: string, instanceId: string): Promise<string | undefined>;
 

@@ -2,12 +2,19 @@
 import type { FastifyInstance } from "fastify";
 import { runBatchQuery } from "../../instances/batch-query.js";
 import { parseBatchQuery, type RawQuery } from "../../instances/parse-query.js";
+import { pageJson } from "../page-json.js";
 import { requestIdStatus } from "../request-id.js";
+import { ResponseCache } from "../response-cache.js";
 import { BatchQueryParameters, BatchQueryResponse, ErrorBody } from "../schemas.js";
 import { callerOf, type GuardDeps, tenantGuard } from "../tenant-guard.js";
 
 export function batchQueryRoute(app: FastifyInstance, deps: GuardDeps): void {
   const { config, store } = deps;
+  // Answers reused while the tenant's data version is unchanged (stores that keep one).
+  const cache =
+    config.responseCacheMb > 0 && store.queryVersion
+      ? new ResponseCache(config.responseCacheMb * 1024 * 1024)
+      : undefined;
   app.get(
     "/v1/instances/batch-query",
     {
@@ -31,19 +38,27 @@ export function batchQueryRoute(app: FastifyInstance, deps: GuardDeps): void {
       validatorCompiler: () => (value) => ({ value }),
       onRequest: tenantGuard(deps),
     },
-    async (request) => {
+    async (request, reply) => {
       const query = parseBatchQuery(request.query as RawQuery, {
         strict: config.strict,
         requestId: requestIdStatus(request.raw),
       });
-      const page = await runBatchQuery(store, callerOf(request), query);
-      const fields = { page_no: query.pageNo, page_size: query.pageSize, total_count: page.total };
-      return {
-        data: { result: page.rows, ...fields },
-        ...fields,
-        error_code: "0",
-        error_msg: "OK",
-      };
+      const caller = callerOf(request);
+      // Only where the permission rules cannot refuse: they are not re-run for a cached answer.
+      const cacheable =
+        cache !== undefined &&
+        (caller.role === "admin" ||
+          (caller.projectIds.length > 0 && query.instanceId === undefined));
+      const version = cacheable ? await store.queryVersion?.(caller.tenantId) : undefined;
+      const key = version === undefined ? undefined : ResponseCache.key(caller, query);
+      let body = key === undefined ? undefined : cache?.get(key, version as number);
+      if (!body) {
+        const page = await runBatchQuery(store, caller, query);
+        body = pageJson(page, query.pageNo, query.pageSize);
+        if (key !== undefined) cache?.set(key, version as number, body);
+      }
+      // The bytes BatchQueryResponse describes (the schema stays for the OpenAPI document).
+      return reply.type("application/json; charset=utf-8").send(body);
     },
   );
 }
