@@ -5,7 +5,6 @@
  */
 import Database from "better-sqlite3";
 import { conflict } from "../../errors.js";
-import { newInstanceId } from "../../ids.js";
 import {
   type BatchQuery,
   foldName,
@@ -28,6 +27,8 @@ import type {
   User,
   UserPatch,
 } from "../types.js";
+import { beginBulk, finishBulk } from "./bulk-maintenance.js";
+import { importInstances as importInto } from "./import-instances.js";
 import { InstanceQuery } from "./instance-query.js";
 import { migrations } from "./migrations.js";
 
@@ -393,39 +394,9 @@ export class SqliteStore implements Store {
   async importInstances(tenantId: string, batches: AsyncIterable<ImportBatch>): Promise<number> {
     // A second connection, so that tenant queries served meanwhile by this.db read the last
     // committed state (WAL) instead of a half-done import. :memory: has only one database.
-    const db = this.filename === ":memory:" ? this.db : SqliteStore.open(this.filename);
-    const insertPool = db.prepare(`INSERT INTO pools (pool_id, tenant_id, name, scene_tag)
-      VALUES (@pool_id, @tenant_id, @name, @scene_tag)`);
-    const insertInstance = db.prepare(
-      `INSERT INTO instances (${INSTANCE_COLUMNS.join(", ")})
-       VALUES (${INSTANCE_COLUMNS.map((c) => `@${c}`).join(", ")})`,
-    );
-    let count = 0;
-    db.exec("BEGIN IMMEDIATE");
-    try {
-      for await (const batch of batches) {
-        for (const pool of batch.pools) this.write(`pool ${pool.name}`, () => insertPool.run(pool));
-        batch.instances.forEach((instance, index) => {
-          if (instance.tenant_id !== tenantId) throw new Error("import batch for another tenant");
-          const row = { ...instance, name_folded: foldName(instance.instance_name) };
-          if (batch.generated[index]) {
-            insertWithFreshId(row, (r) => insertInstance.run(r));
-          } else {
-            this.write(`${batch.positions[index]}: instance_id ${instance.instance_id}`, () =>
-              insertInstance.run(row),
-            );
-          }
-        });
-        count += batch.instances.length;
-      }
-      db.exec("COMMIT");
-      return count;
-    } catch (error) {
-      if (db.inTransaction) db.exec("ROLLBACK");
-      throw error;
-    } finally {
-      if (db !== this.db) db.close();
-    }
+    const own = this.filename !== ":memory:";
+    const db = own ? SqliteStore.open(this.filename) : this.db;
+    return importInto({ db, own }, tenantId, batches, { begin: beginBulk, finish: finishBulk });
   }
 
   async instanceById(instanceId: string): Promise<StoredInstance | undefined> {
@@ -473,24 +444,6 @@ export class SqliteStore implements Store {
         throw conflict(`${what} already exists`);
       }
       throw error;
-    }
-  }
-}
-
-/** Generated ids are random (62^8); on the rare collision, draw again. */
-function insertWithFreshId(row: Row, insert: (row: Row) => unknown): void {
-  for (let attempt = 0; ; attempt++) {
-    row.instance_id = newInstanceId();
-    try {
-      insert(row);
-      return;
-    } catch (error) {
-      // instance_id is UNIQUE (migration 3), it was the PRIMARY KEY before.
-      const collision =
-        error instanceof Database.SqliteError &&
-        (error.code === "SQLITE_CONSTRAINT_UNIQUE" ||
-          error.code === "SQLITE_CONSTRAINT_PRIMARYKEY");
-      if (!collision || attempt >= 10) throw error;
     }
   }
 }
