@@ -130,7 +130,10 @@ for (const factory of STORES) {
 
     it("has no admin routes at all without a configured key (404), even for the right key", async () => {
       for (const [method, url, body] of routes(ids)) {
-        for (const headers of [{}, { authorization: `Bearer ${ADMIN_KEY}` }]) {
+        for (const headers of [{}, { authorization: `Bearer ${ADMIN_KEY}` }] as Record<
+          string,
+          string
+        >[]) {
           const res = await call(keyless, method, url, body, headers);
           expectAdminError(res, 404, "ADMIN.NOT_FOUND", "No such admin route");
         }

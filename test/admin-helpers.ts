@@ -87,33 +87,53 @@ export function ok<T = Record<string, unknown>>(res: LightMyRequestResponse, sta
   return res.json() as T;
 }
 
-/** The rows of `table` ordered by `key`, read with SQL from outside the store. */
-export async function tableRows(store: Store, url: string, table: string, key: string) {
+/**
+ * What an import may change, from outside the store: the instances and pools tables (counts),
+ * and a SHA-256 over every row of every table of the database (the store's derived tables
+ * included), each table's rows in a fixed order.
+ */
+export async function checksum(store: Store, url: string) {
+  const tables = await allTables(store, url);
+  const hash = createHash("sha256");
+  for (const [name, rows] of [...tables].sort(([a], [b]) => (a < b ? -1 : 1))) {
+    hash.update(name);
+    for (const row of rows.map((r) => JSON.stringify(r)).sort()) hash.update(row);
+  }
+  return {
+    instances: tables.get("instances")?.length,
+    pools: tables.get("pools")?.length,
+    sha256: hash.digest("hex"),
+  };
+}
+
+/** Every row of every (non-virtual) table, keyed by table name. */
+async function allTables(store: Store, url: string): Promise<Map<string, unknown[]>> {
+  const tables = new Map<string, unknown[]>();
   if (store.dialect === "sqlite") {
     const db = new Database(url, { readonly: true });
     try {
-      return db.prepare(`SELECT * FROM ${table} ORDER BY ${key}`).all();
+      const names = db
+        .prepare(
+          "SELECT name FROM sqlite_schema WHERE type = 'table' AND sql NOT LIKE 'CREATE VIRTUAL%'",
+        )
+        .pluck()
+        .all() as string[];
+      for (const name of names) tables.set(name, db.prepare(`SELECT * FROM "${name}"`).all());
     } finally {
       db.close();
     }
+    return tables;
   }
   return withPostgres(url, async (client, schema) => {
-    const { rows } = await client.query(`SELECT * FROM ${schema}.${table} ORDER BY ${key}`);
-    return rows;
+    const { rows } = await client.query(
+      "SELECT table_name FROM information_schema.tables WHERE table_schema = $1 AND table_type = 'BASE TABLE'",
+      [schema],
+    );
+    for (const { table_name } of rows as { table_name: string }[]) {
+      tables.set(table_name, (await client.query(`SELECT * FROM ${schema}."${table_name}"`)).rows);
+    }
+    return tables;
   });
-}
-
-/** Row count and SHA-256 of the instances and pools tables (an import touches both). */
-export async function checksum(store: Store, url: string) {
-  const instances = await tableRows(store, url, "instances", "instance_id");
-  const pools = await tableRows(store, url, "pools", "pool_id");
-  return {
-    instances: instances.length,
-    pools: pools.length,
-    sha256: createHash("sha256")
-      .update(JSON.stringify([instances, pools]))
-      .digest("hex"),
-  };
 }
 
 /**
@@ -188,15 +208,23 @@ export function instanceId(i: number): string {
   return `${id}${ALNUM[(i * 7) % 62]}imp`;
 }
 
-/** `n` records as NDJSON, with `bad` (a field override) applied to the record at `badAt`. */
+/**
+ * `n` records as NDJSON, numbered from `first`, with `bad` (a field override) applied to the
+ * record at position `badAt`.
+ */
 export function ndjson(
   n: number,
   projectId: string,
-  badAt?: number,
-  bad: Record<string, unknown> = { running_status: 9 },
+  { badAt, bad = { running_status: 9 }, first = 0 }: NdjsonOptions = {},
 ): string {
   const lines: string[] = [];
   for (let i = 0; i < n; i++)
-    lines.push(JSON.stringify(record(i, projectId, i === badAt ? bad : {})));
+    lines.push(JSON.stringify(record(first + i, projectId, i === badAt ? bad : {})));
   return `${lines.join("\n")}\n`;
+}
+
+export interface NdjsonOptions {
+  badAt?: number;
+  bad?: Record<string, unknown>;
+  first?: number;
 }
