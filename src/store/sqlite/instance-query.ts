@@ -191,11 +191,10 @@ export class InstanceQuery {
     const rows = this.sql(`SELECT ${WIRE_COLUMNS}
       FROM instances i JOIN projects p ON p.project_id = i.project_id
       WHERE ${filter} ORDER BY ${keys.map((k) => `i.${k} ${dir}`).join(", ")}
-      LIMIT @limit OFFSET @offset`).all({
-      ...params,
-      limit: query.pageSize,
-      offset,
-    }) as WireInstance[];
+      LIMIT @limit OFFSET @offset`)
+      .raw()
+      .all({ ...params, limit: query.pageSize, offset })
+      .map(toWire);
     return { total, rows };
   }
 
@@ -219,7 +218,10 @@ export class InstanceQuery {
     return this.sql(`SELECT ${WIRE_COLUMNS}
       FROM instances i JOIN projects p ON p.project_id = i.project_id
       WHERE ${filter} AND ${bound} ORDER BY ${keys.map((k) => `i.${k} ${dir}`).join(", ")}
-      LIMIT @limit`).all({ ...params, ...keyParams, limit }) as WireInstance[];
+      LIMIT @limit`)
+      .raw()
+      .all({ ...params, ...keyParams, limit })
+      .map(toWire);
   }
 
   /** total_count for filters on visibility, pool and scene only: a sum over a few rows. */
@@ -265,15 +267,23 @@ export class InstanceQuery {
    * a short step through that day's rows in the index.
    */
   private locate(tenantId: string, scopes: Scope[], position: number, params: Row): unknown[] {
+    // One scope: its day rows as they are; several (a member's projects): summed per day.
+    const days =
+      scopes.length === 1
+        ? `SELECT bucket, n FROM instance_time_counts
+           WHERE tenant_id = @tenant AND scope = @scope AND level = 'd'`
+        : `SELECT bucket, SUM(n) AS n FROM instance_time_counts
+           WHERE tenant_id = @tenant AND scope IN (SELECT value FROM json_each(@scopes))
+             AND level = 'd'
+           GROUP BY bucket`;
     const day = this.sql(`SELECT bucket, cum - n AS before FROM (
         SELECT bucket, n, SUM(n) OVER (ORDER BY bucket ROWS UNBOUNDED PRECEDING) AS cum
-        FROM (SELECT bucket, SUM(n) AS n FROM instance_time_counts
-              WHERE tenant_id = @tenant AND scope IN (SELECT value FROM json_each(@scopes))
-                AND level = 'd'
-              GROUP BY bucket))
+        FROM (${days}))
       WHERE cum > @position LIMIT 1`).get({
       tenant: tenantId,
-      scopes: JSON.stringify(scopes.map((s) => s.key)),
+      ...(scopes.length === 1
+        ? { scope: scopes[0]?.key }
+        : { scopes: JSON.stringify(scopes.map((s) => s.key)) }),
       position,
     }) as { bucket: string; before: number } | undefined;
     if (!day) throw new Error("day counts disagree with instance counts");
@@ -296,6 +306,37 @@ export class InstanceQuery {
     if (!key) throw new Error("day counts disagree with instance rows");
     return key;
   }
+}
+
+/**
+ * A row of WIRE_COLUMNS as an object of one fixed shape: twice as fast as letting the driver
+ * build an object per row, and the fields come out in the wire order.
+ */
+function toWire(row: unknown): WireInstance {
+  const r = row as unknown[];
+  return {
+    instance_id: r[0] as string,
+    instance_name: r[1] as string,
+    region: r[2] as string,
+    instance_sku: r[3] as string,
+    frozen_status: r[4] as number,
+    running_status: r[5] as number,
+    login_status: r[6] as number,
+    assign_status: r[7] as number,
+    assign_user: r[8] as string,
+    billing_mode: r[9] as string,
+    project_id: r[10] as string,
+    project_name: r[11] as string,
+    phone_id: r[12] as string,
+    member_name: r[13] as string,
+    account_name: r[14] as string,
+    region_name: r[15] as string,
+    region_name_en: r[16] as string,
+    backup_status: r[17] as number,
+    backup_time: r[18] as string,
+    restore_status: r[19] as number,
+    restore_time: r[20] as string,
+  };
 }
 
 const TENANT_SCOPE: Scope = {
