@@ -6,12 +6,20 @@
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { BatchQuery, SceneTag } from "../src/instances/model.js";
+import { importInstances, type RawRecord } from "../src/operator/import/import-instances.js";
 import { openStore } from "../src/store/create-store.js";
 import { migrations } from "../src/store/postgres/migrations.js";
 import { PostgresStore } from "../src/store/postgres/postgres-store.js";
 import type { ImportBatch, Store, StoredInstance } from "../src/store/types.js";
-import { addInstances, makeTenant, tokenFor } from "./helpers/fixtures.js";
-import { adminQuery, freshPostgresUrl, POSTGRES_URL, sqlite } from "./helpers/stores.js";
+import { addInstances, makeTenant, type TenantFixture, tokenFor } from "./helpers/fixtures.js";
+import {
+  adminQuery,
+  freshPostgresUrl,
+  POSTGRES_URL,
+  postgres,
+  STORES,
+  sqlite,
+} from "./helpers/stores.js";
 
 /** Every migration's name, in order, as migrate() reports them. */
 const ALL = migrations.map((m) => `${String(m.version).padStart(3, "0")}-${m.name}`);
@@ -408,4 +416,80 @@ describe.runIf(POSTGRES_URL)("PostgreSQL answers exactly like SQLite on the same
       await lite.instanceCountsByRunningStatus(TENANT),
     );
   });
+});
+
+describe("concurrent imports", () => {
+  const BUSY = "the database is busy with another import or write; try again later";
+  const record = (tenant: TenantFixture, name: string) => ({
+    instance_name: name,
+    region: "cn-north-4",
+    instance_sku: "sku",
+    project_id: tenant.projects[0]?.project_id,
+    pool_name: "apps",
+  });
+  async function* records(values: unknown[], gate?: Promise<void>): AsyncGenerator<RawRecord> {
+    for (const [i, value] of values.entries()) {
+      yield { position: `index ${i}`, value };
+      if (i === 0 && gate) await gate;
+    }
+  }
+
+  for (const factory of STORES) {
+    it(`a second import into a tenant while one runs is refused with a 409, as on every store (${factory.name})`, async () => {
+      const ctx = await factory.create();
+      try {
+        const t = await makeTenant(ctx.store, "imports");
+        let open = () => {};
+        const gate = new Promise<void>((resolve) => {
+          open = resolve;
+        });
+        const first = importInstances(
+          ctx.store,
+          t.tenantId,
+          records([record(t, "a"), record(t, "b")], gate),
+        );
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        await expect(
+          importInstances(ctx.store, t.tenantId, records([record(t, "c")])),
+        ).rejects.toMatchObject({
+          status: 409,
+          message: BUSY,
+        });
+        open();
+        expect(await first).toEqual({ created: 2 });
+        expect(await importInstances(ctx.store, t.tenantId, records([record(t, "c")]))).toEqual({
+          created: 1,
+        });
+      } finally {
+        await ctx.dispose();
+      }
+    });
+  }
+
+  it.runIf(POSTGRES_URL)(
+    "on PostgreSQL, imports into different tenants run side by side",
+    async () => {
+      const ctx = await postgres.create();
+      try {
+        const [a, b] = [await makeTenant(ctx.store, "a"), await makeTenant(ctx.store, "b")];
+        let open = () => {};
+        const gate = new Promise<void>((resolve) => {
+          open = resolve;
+        });
+        const first = importInstances(
+          ctx.store,
+          a.tenantId,
+          records([record(a, "a1"), record(a, "a2")], gate),
+        );
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        expect(await importInstances(ctx.store, b.tenantId, records([record(b, "b1")]))).toEqual({
+          created: 1,
+        });
+        open();
+        expect(await first).toEqual({ created: 2 });
+      } finally {
+        await ctx.dispose();
+      }
+    },
+  );
 });

@@ -443,6 +443,7 @@ export class PostgresStore implements Store {
     // One transaction on one connection: tenant queries served meanwhile by other connections
     // read the last committed state, and any error leaves the database as it was.
     const count = await this.transaction(async (client) => {
+      await this.lockTenantForImport(client, tenantId);
       let stored = 0;
       for await (const batch of batches) {
         for (const pool of batch.pools) {
@@ -460,6 +461,27 @@ export class PostgresStore implements Store {
     });
     if (count >= VACUUM_AFTER) await this.vacuumInstances();
     return count;
+  }
+
+  /**
+   * One import per tenant at a time, as on SQLite (where one import holds the only write lock):
+   * a second import into the same tenant is told to come back later rather than wait behind the
+   * first one's counters until its lock timeout. Imports into other tenants run side by side.
+   */
+  private async lockTenantForImport(client: Client, tenantId: string): Promise<void> {
+    await client.query(`SET LOCAL lock_timeout = ${IMPORT_LOCK_WAIT_MS}`);
+    try {
+      await client.query("SELECT pg_advisory_xact_lock($1, hashtext($2))", [
+        IMPORT_LOCK_CLASS,
+        tenantId,
+      ]);
+    } catch (error) {
+      if ((error as { code?: unknown }).code === LOCK_NOT_AVAILABLE) {
+        throw conflict("the database is busy with another import or write; try again later");
+      }
+      throw error;
+    }
+    await client.query(`SET LOCAL lock_timeout = ${this.settings.statementTimeoutMs}`);
   }
 
   /**
@@ -524,6 +546,12 @@ export class PostgresStore implements Store {
 
 /** PostgreSQL's unique_violation: the same 409 as the SQLite store's constraint errors. */
 const UNIQUE_VIOLATION = "23505";
+/** lock_timeout expired. */
+const LOCK_NOT_AVAILABLE = "55P03";
+/** First key of the per-tenant import lock (the second is the tenant id's hash). */
+const IMPORT_LOCK_CLASS = 0x70660001;
+/** How long an import waits for another one into the same tenant (SQLite waits as long). */
+const IMPORT_LOCK_WAIT_MS = 250;
 
 /** Runs a write, turning a uniqueness violation into a 409 that names what collided. */
 async function write<T>(what: string, run: () => Promise<T>): Promise<T> {
