@@ -106,6 +106,12 @@ export async function checksum(store: Store, url: string) {
   };
 }
 
+/** The schema (SQLite: sqlite_schema; PostgreSQL: its indexes), one sorted line per object. */
+export async function schemaOf(store: Store, url: string): Promise<string[]> {
+  const rows = (await allTables(store, url)).get("(schema)") ?? [];
+  return rows.map((row) => JSON.stringify(row)).sort();
+}
+
 /** Every row of every (non-virtual) table, keyed by table name. */
 async function allTables(store: Store, url: string): Promise<Map<string, unknown[]>> {
   const tables = new Map<string, unknown[]>();
@@ -119,6 +125,11 @@ async function allTables(store: Store, url: string): Promise<Map<string, unknown
         .pluck()
         .all() as string[];
       for (const name of names) tables.set(name, db.prepare(`SELECT * FROM "${name}"`).all());
+      // The schema too: an import may drop and rebuild indexes inside its transaction.
+      tables.set(
+        "(schema)",
+        db.prepare("SELECT type, name, tbl_name, sql FROM sqlite_schema").all(),
+      );
     } finally {
       db.close();
     }
@@ -132,6 +143,11 @@ async function allTables(store: Store, url: string): Promise<Map<string, unknown
     for (const { table_name } of rows as { table_name: string }[]) {
       tables.set(table_name, (await client.query(`SELECT * FROM ${schema}."${table_name}"`)).rows);
     }
+    const indexes = await client.query(
+      "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = $1",
+      [schema],
+    );
+    tables.set("(schema)", indexes.rows);
     return tables;
   });
 }

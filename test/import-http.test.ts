@@ -17,6 +17,7 @@ import {
   ndjson,
   ok,
   record,
+  schemaOf,
 } from "./admin-helpers.js";
 import { batchQuery } from "./helpers/api.js";
 import { makeTenant, type TenantFixture } from "./helpers/fixtures.js";
@@ -60,6 +61,8 @@ for (const factory of STORES) {
       return res.json().total_count as number;
     };
     const state = () => checksum(ctx.store, ctx.url);
+    /** The database's schema (tables, indexes, triggers), read from outside the store. */
+    const schema = () => schemaOf(ctx.store, ctx.url);
 
     for (const [where, at] of [
       ["first", 0],
@@ -150,6 +153,7 @@ for (const factory of STORES) {
     });
 
     it(`imports ${LARGE} NDJSON records (a body far above the 1 MB body limit) in one go`, async () => {
+      const schemaBefore = await schema();
       const body = ndjson(LARGE, projectId);
       expect(body.length).toBeGreaterThan(10 * 1024 * 1024);
       const res = await importInto(acme.tenantId, body, {
@@ -163,6 +167,10 @@ for (const factory of STORES) {
       // The records' own pool was created by the import.
       const pools = await ctx.store.listPools(acme.tenantId);
       expect(pools.map((p) => p.name).sort()).toEqual(["apps", "imported", "phones"]);
+      // Every index is back (a large import may rebuild them before it commits).
+      const after = await checksum(ctx.store, ctx.url);
+      expect(after.instances).toBe(LARGE + 20);
+      expect(await schema()).toEqual(schemaBefore);
       // And the rows are what the records said.
       const one = await ctx.store.instanceById(instanceId(123));
       expect(one).toMatchObject({
