@@ -13,8 +13,8 @@ if ! command -v wrk >/dev/null 2>&1; then
 fi
 [ -d node_modules ] || npm ci
 npm run build --silent
-# The admin-API engineer's import benchmark, when it exists.
-for script in bench/import*; do
+# The import benchmark, when it exists (BENCH_IMPORT=0 skips it: it adds a few minutes).
+[ "${BENCH_IMPORT:-1}" = 0 ] || for script in bench/import*; do
   case "$script" in
     *.sh) bash "$script" ;;
     *.ts) node --import tsx "$script" ;;

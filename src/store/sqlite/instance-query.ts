@@ -8,8 +8,8 @@
  * - a deep page in creation order is located through the per-day counts, then read
  *   from its first key, instead of stepping over every row before it; in the other orders it is
  *   located by an index-only scan, then read from its first key;
- * - a name substring of 3 characters or more is looked up in the trigram index, candidates
- *   checked with instr() (shorter needles scan, as before).
+ * - a name substring of 3 characters or more is looked up in the trigram index as a phrase,
+ *   matches confirmed with instr() (shorter needles scan, as before).
  *
  * Every query runs in one read transaction, so the count and the page see the same snapshot.
  */
@@ -373,14 +373,11 @@ function projectScope(projectId: string): Scope {
 }
 
 /**
- * An FTS5 query matching every name that holds all trigrams of the needle (a superset of the
- * names containing it; instr() then keeps exactly those), or undefined for needles shorter than
- * three characters, which have no trigram.
+ * An FTS5 phrase matching the names that contain the needle (the trigram tokenizer's substring
+ * search; instr() still confirms every match), or undefined for needles shorter than three
+ * characters, which have no trigram.
  */
 export function trigramQuery(needle: string): string | undefined {
-  const chars = [...needle];
-  if (chars.length < 3) return undefined;
-  const trigrams = new Set<string>();
-  for (let n = 0; n + 3 <= chars.length; n++) trigrams.add(chars.slice(n, n + 3).join(""));
-  return [...trigrams].map((t) => `"${t.replaceAll('"', '""')}"`).join(" AND ");
+  if ([...needle].length < 3) return undefined;
+  return `"${needle.replaceAll('"', '""')}"`;
 }

@@ -447,4 +447,27 @@ export const migrations: Migration[] = [
       DROP TABLE bulk_import;
     `,
   },
+  {
+    version: 5,
+    name: "trigram-positions",
+    // detail = none made a needle like "77777" (one distinct trigram, "777") fetch every row
+    // holding "777" to check it; with positions the index answers the phrase itself, so only
+    // the real matches are read. Bigger index, same triggers (they name the table, not its form).
+    up: `
+      DROP TABLE instance_names;
+      CREATE VIRTUAL TABLE instance_names USING fts5(
+        name_folded, content = 'instances', content_rowid = 'row_id',
+        tokenize = 'trigram case_sensitive 1', detail = 'full'
+      );
+      INSERT INTO instance_names (instance_names) VALUES ('rebuild');
+    `,
+    down: `
+      DROP TABLE instance_names;
+      CREATE VIRTUAL TABLE instance_names USING fts5(
+        name_folded, content = 'instances', content_rowid = 'row_id',
+        tokenize = 'trigram case_sensitive 1', detail = 'none'
+      );
+      INSERT INTO instance_names (instance_names) VALUES ('rebuild');
+    `,
+  },
 ];
