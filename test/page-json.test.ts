@@ -57,7 +57,17 @@ describe("batch-query body", () => {
   it("equals Fastify's schema serialization, byte for byte", async () => {
     await fc.assert(
       fc.asyncProperty(
-        fc.array(row, { maxLength: 60 }),
+        fc.array(
+          fc.oneof(
+            row,
+            // Rows whose keys come in another order or with non-integer numbers: the slow path.
+            row.map(
+              (r) => Object.fromEntries(Object.entries(r).reverse()) as unknown as WireInstance,
+            ),
+            row.map((r) => ({ ...r, running_status: r.running_status + 0.5 })),
+          ),
+          { maxLength: 60 },
+        ),
         fc.nat(1_000_000),
         fc.integer({ min: 1, max: 100 }),
         fc.nat(10_000_000),

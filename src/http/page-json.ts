@@ -35,13 +35,37 @@ function rowJson(row: WireInstance): string {
   return `${out}}`;
 }
 
+/**
+ * Whether JSON.stringify(row) already writes what the schema serializer would: exactly the
+ * schema's fields, in its order, integers where it says integer, strings elsewhere. The stores
+ * build rows that way; anything else takes the field-by-field path.
+ */
+function wireShaped(row: WireInstance): boolean {
+  let n = 0;
+  for (const key in row) {
+    const field = FIELDS[n++];
+    if (!field || field[0] !== key) return false;
+    const value = row[key as keyof WireInstance];
+    if (field[2] ? !Number.isInteger(value) : typeof value !== "string") return false;
+  }
+  return n === FIELDS.length;
+}
+
 export function pageJson(page: InstancePage, pageNo: number, pageSize: number): Buffer {
   const parts: Buffer[] = [Buffer.from('{"data":{"result":[')];
-  for (let start = 0; start < page.rows.length; start += SLICE) {
-    let text = start === 0 ? "" : ",";
-    const end = Math.min(page.rows.length, start + SLICE);
-    for (let n = start; n < end; n++)
-      text += (n === start ? "" : ",") + rowJson(page.rows[n] as WireInstance);
+  const rows = page.rows;
+  const shaped = rows.every(wireShaped);
+  for (let start = 0; start < rows.length; start += SLICE) {
+    const end = Math.min(rows.length, start + SLICE);
+    let text: string;
+    if (shaped) {
+      text = JSON.stringify(rows.slice(start, end)).slice(1, -1);
+      if (start > 0) text = `,${text}`;
+    } else {
+      text = start === 0 ? "" : ",";
+      for (let n = start; n < end; n++)
+        text += (n === start ? "" : ",") + rowJson(rows[n] as WireInstance);
+    }
     parts.push(Buffer.from(text));
   }
   const fields = `"page_no":${pageNo},"page_size":${pageSize},"total_count":${page.total}`;
