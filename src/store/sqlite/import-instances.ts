@@ -32,9 +32,6 @@ export const DEFER_INDEXES_SHARE = 0.25;
 /** How long an import waits for the database's one write lock before answering 409. */
 const BEGIN_WAIT_MS = 250;
 
-/** Page cache of the import connection (KiB): the hot index pages of a large import fit. */
-const IMPORT_CACHE_KIB = 64 * 1024;
-
 const COLUMNS = [
   "instance_id",
   "tenant_id",
@@ -112,8 +109,6 @@ export async function importInstances<T>(
   batches: AsyncIterable<ImportBatch>,
   hooks?: ImportHooks<T>,
 ): Promise<number> {
-  const cacheBefore = db.pragma("cache_size", { simple: true });
-  db.pragma(`cache_size = -${IMPORT_CACHE_KIB}`);
   const insertPool = db.prepare(
     "INSERT INTO pools (pool_id, tenant_id, name, scene_tag) VALUES (?, ?, ?, ?)",
   );
@@ -138,9 +133,16 @@ export async function importInstances<T>(
         const instance = instances[n] as StoredInstance;
         if (instance.tenant_id !== tenantId) throw new Error("import batch for another tenant");
         bind(args, instance);
-        if (generated[n]) insertWithFreshId(args, () => insert.run(args));
-        else {
-          unique(`${positions[n]}: instance_id ${instance.instance_id}`, () => insert.run(args));
+        if (generated[n]) {
+          insertWithFreshId(args, insert);
+          continue;
+        }
+        // Inline, not through unique(): no closure or message built for each of a million rows.
+        try {
+          insert.run(args);
+        } catch (error) {
+          if (!isUniqueViolation(error)) throw error;
+          throw conflict(`${positions[n]}: instance_id ${instance.instance_id} already exists`);
         }
       }
       count += instances.length;
@@ -155,7 +157,6 @@ export async function importInstances<T>(
     throw error;
   } finally {
     if (own) db.close();
-    else db.pragma(`cache_size = ${cacheBefore}`);
   }
 }
 
@@ -221,11 +222,11 @@ function isUniqueViolation(error: unknown): boolean {
 }
 
 /** Generated ids are random (62^8); on the rare collision, draw again. */
-function insertWithFreshId(args: unknown[], insert: () => unknown): void {
+function insertWithFreshId(args: unknown[], insert: Database.Statement): void {
   for (let attempt = 0; ; attempt++) {
     args[0] = newInstanceId();
     try {
-      insert();
+      insert.run(args);
       return;
     } catch (error) {
       if (!isUniqueViolation(error) || attempt >= 10) throw error;
