@@ -7,7 +7,7 @@
  * two-byte string into bytes cost several times the serialization itself, issue 5).
  * test/page-json.test.ts compares the bytes with Fastify's own serializer.
  */
-import type { InstancePage, WireInstance } from "../instances/model.js";
+import type { EncodedPage, InstancePage, WireInstance } from "../instances/model.js";
 import { WireInstanceSchema } from "./schemas.js";
 
 const SLICE = 25;
@@ -51,9 +51,22 @@ function wireShaped(row: WireInstance): boolean {
   return n === FIELDS.length;
 }
 
-export function pageJson(page: InstancePage, pageNo: number, pageSize: number): Buffer {
-  const parts: Buffer[] = [Buffer.from('{"data":{"result":[')];
-  const rows = page.rows;
+const OPEN = Buffer.from('{"data":{"result":[');
+
+export function pageJson(
+  page: InstancePage | EncodedPage,
+  pageNo: number,
+  pageSize: number,
+): Buffer {
+  const parts: Buffer[] = "json" in page ? [OPEN, ...page.json] : [OPEN, ...encodeRows(page.rows)];
+  const fields = `"page_no":${pageNo},"page_size":${pageSize},"total_count":${page.total}`;
+  parts.push(Buffer.from(`],${fields}},${fields},"error_code":"0","error_msg":"OK"}`));
+  return Buffer.concat(parts);
+}
+
+/** Rows as the text between the brackets of `data.result`, in slices of a few rows. */
+export function encodeRows(rows: readonly WireInstance[]): Buffer[] {
+  const parts: Buffer[] = [];
   const shaped = rows.every(wireShaped);
   for (let start = 0; start < rows.length; start += SLICE) {
     const end = Math.min(rows.length, start + SLICE);
@@ -68,7 +81,5 @@ export function pageJson(page: InstancePage, pageNo: number, pageSize: number): 
     }
     parts.push(Buffer.from(text));
   }
-  const fields = `"page_no":${pageNo},"page_size":${pageSize},"total_count":${page.total}`;
-  parts.push(Buffer.from(`],${fields}},${fields},"error_code":"0","error_msg":"OK"}`));
-  return Buffer.concat(parts);
+  return parts;
 }

@@ -5,15 +5,17 @@
 import type { Caller } from "../auth/authenticate.js";
 import { ApiError, KOOPHONE } from "../errors.js";
 import type { Store } from "../store/types.js";
-import type { BatchQuery, InstancePage, Visibility } from "./model.js";
+import type { BatchQuery, EncodedPage, InstancePage, Visibility } from "./model.js";
 
 export async function runBatchQuery(
   store: Store,
   caller: Caller,
   query: BatchQuery,
-): Promise<InstancePage> {
+): Promise<InstancePage | EncodedPage> {
   const visibility = await visibilityOf(store, caller, query);
-  return store.queryInstances(visibility, query);
+  return store.queryEncodedInstances
+    ? store.queryEncodedInstances(visibility, query)
+    : store.queryInstances(visibility, query);
 }
 
 /** Tenant admins see the whole tenant; members see the projects granted to them. */

@@ -73,6 +73,16 @@ export interface InstancePage {
 }
 
 /**
+ * The same page with its rows already encoded: `json` concatenated is the UTF-8 text between
+ * the brackets of `data.result`, exactly what encoding `rows` in WireInstance's field order
+ * would give. Stores that can build it more cheaply than JavaScript objects offer it.
+ */
+export interface EncodedPage {
+  total: number;
+  json: Buffer[];
+}
+
+/**
  * Names are searched case-insensitively. Folding happens in JavaScript, at write time for the
  * stored copy and at query time for the needle, so both stores match identically (SQLite's
  * LIKE folds ASCII only; PostgreSQL's ILIKE depends on the database locale).

@@ -7,6 +7,7 @@
  */
 import type {
   BatchQuery,
+  EncodedPage,
   InstancePage,
   SceneTag,
   Visibility,
@@ -147,6 +148,8 @@ export interface Store {
   // The tenant API
   principalByTokenHash(tokenHash: string): Promise<Principal | undefined>;
   queryInstances(visibility: Visibility, query: BatchQuery): Promise<InstancePage>;
+  /** Optional: the same answer as queryInstances, rows already encoded (see EncodedPage). */
+  queryEncodedInstances?(visibility: Visibility, query: BatchQuery): Promise<EncodedPage>;
   /**
    * Optional: a number that changes, in the same transaction, with every change that the
    * tenant's queryInstances answers depend on (its instances, its project and pool names).
