@@ -97,6 +97,7 @@ for (const factory of STORES) {
         [{ backup_time: "2024-05-01T03:00:00Z" }, "body.backup_time"],
         [{ instance_name: "" }, "body.instance_name"],
         [{ project_id: "nothex" }, "body.project_id"],
+        [{ instance_name: "cph\udc00" }, "body.instance_name is not valid Unicode"],
         [{ project_id: p(other, 0) }, "body.project_id"],
         [{ assign_status: 1 }, 'unknown field "assign_status"'],
         [{ instance_id: "Other001" }, 'unknown field "instance_id"'],

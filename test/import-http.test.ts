@@ -112,6 +112,11 @@ for (const factory of STORES) {
         [JSON.stringify({ ...record(1, projectId), assign_status: 1 }), "assign_status"],
         [JSON.stringify({ ...record(1, projectId), instance_id: "short" }), "record.instance_id"],
         [JSON.stringify({ ...record(1, projectId), project_id: "f".repeat(32) }), "project_id"],
+        // JSON may spell a lone surrogate (\ud800); no store could keep it as sent.
+        [
+          JSON.stringify({ ...record(1, projectId), member_name: "a\ud800b" }),
+          "line 2: record.member_name is not valid Unicode",
+        ],
         [JSON.stringify({ ...record(1, projectId), created_at: "yesterday" }), "record.created_at"],
         ["{not json", "line 2: not valid JSON"],
       ];

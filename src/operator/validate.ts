@@ -14,7 +14,15 @@ export type Check<T extends TSchema> = (value: unknown, what?: string) => Static
 export function checker<T extends TSchema>(schema: T): Check<T> {
   const validator = Compile(schema);
   return (value, what = "body") => {
-    if (validator.Check(value)) return value as Static<T>;
+    if (validator.Check(value)) {
+      const broken = illFormedAt(value);
+      if (broken !== undefined) {
+        throw badInput(
+          `${broken ? `${what}.${broken}` : what} is not valid Unicode (it holds a lone surrogate)`,
+        );
+      }
+      return value as Static<T>;
+    }
     const errors = validator.Errors(value);
     // An unknown field is reported twice: as "schema is false" at the field, then as
     // additionalProperties naming it; the second reads better.
@@ -33,6 +41,24 @@ export function checker<T extends TSchema>(schema: T): Check<T> {
     }
     throw badInput(describe(what, first));
   };
+}
+
+/**
+ * The dotted path of the first string in `value` that is not well-formed UTF-16 (a lone
+ * surrogate: no UTF-8 encoding exists, so a store would keep a replacement character, not what
+ * was sent), "" for `value` itself, undefined when every string is well-formed.
+ */
+// In a `u` regex a surrogate pair is one code point, so only a lone surrogate is category Cs.
+const LONE_SURROGATE = /\p{Cs}/u;
+
+function illFormedAt(value: unknown): string | undefined {
+  if (typeof value === "string") return LONE_SURROGATE.test(value) ? "" : undefined;
+  if (typeof value !== "object" || value === null) return undefined;
+  for (const [key, item] of Object.entries(value)) {
+    const path = illFormedAt(item);
+    if (path !== undefined) return path ? `${key}.${path}` : key;
+  }
+  return undefined;
 }
 
 /** `body.role must be one of …`, `body: unknown field "tenant_id"`, `body: missing field "name"`. */
