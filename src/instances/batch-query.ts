@@ -13,9 +13,8 @@ export async function runBatchQuery(
   query: BatchQuery,
 ): Promise<InstancePage | EncodedPage> {
   const visibility = await visibilityOf(store, caller, query);
-  return store.queryEncodedInstances
-    ? store.queryEncodedInstances(visibility, query)
-    : store.queryInstances(visibility, query);
+  const encoded = await store.queryEncodedInstances?.(visibility, query);
+  return encoded ?? store.queryInstances(visibility, query);
 }
 
 /** Tenant admins see the whole tenant; members see the projects granted to them. */

@@ -148,8 +148,14 @@ export interface Store {
   // The tenant API
   principalByTokenHash(tokenHash: string): Promise<Principal | undefined>;
   queryInstances(visibility: Visibility, query: BatchQuery): Promise<InstancePage>;
-  /** Optional: the same answer as queryInstances, rows already encoded (see EncodedPage). */
-  queryEncodedInstances?(visibility: Visibility, query: BatchQuery): Promise<EncodedPage>;
+  /**
+   * Optional: the same answer as queryInstances, rows already encoded (see EncodedPage), or
+   * undefined where the store cannot vouch for the bytes (queryInstances answers then).
+   */
+  queryEncodedInstances?(
+    visibility: Visibility,
+    query: BatchQuery,
+  ): Promise<EncodedPage | undefined>;
   /**
    * Optional: a number that changes, in the same transaction, with every change that the
    * tenant's queryInstances answers depend on (its instances, its project and pool names).

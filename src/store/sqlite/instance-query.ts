@@ -13,16 +13,46 @@
  *
  * Every query runs in one read transaction, so the count and the page see the same snapshot.
  */
+
+import { isUtf8 } from "node:buffer";
 import type Database from "better-sqlite3";
-import type { BatchQuery, InstancePage, Visibility, WireInstance } from "../../instances/model.js";
+import type {
+  BatchQuery,
+  EncodedPage,
+  InstancePage,
+  Visibility,
+  WireInstance,
+} from "../../instances/model.js";
 
 type Row = Record<string, unknown>;
+
+/**
+ * Where a page's rows are: `where` and `order` over `instances i` joined to its project `p`,
+ * `limit` rows from `offset`; `reverse` when the page is that read in the opposite order.
+ */
+interface PageRead {
+  where: string;
+  params: Row;
+  keys: string[];
+  desc: boolean;
+  limit: number;
+  offset: number;
+  reverse: boolean;
+}
+
+interface PlannedPage {
+  total: number;
+  read?: PageRead;
+}
 
 /** The wire columns of a page, in the reference page's order; project_name comes from its project. */
 const WIRE_COLUMNS = `i.instance_id, i.instance_name, i.region, i.instance_sku, i.frozen_status,
   i.running_status, i.login_status, (i.assign_user <> '') AS assign_status, i.assign_user,
   i.billing_mode, i.project_id, p.name AS project_name, i.phone_id, i.member_name, i.account_name,
   i.region_name, i.region_name_en, i.backup_status, i.backup_time, i.restore_status, i.restore_time`;
+
+/** A row's JSON: its stored bytes (migration 6) around its project's name. */
+const WIRE_JSON = `i.wire_head || ',"project_name":' || json_quote(p.name) || i.wire_tail`;
 
 /** Sort keys per order field; the last key is always instance_id, so the order is total. */
 const SORT_KEYS: Record<BatchQuery["orderBy"], string[]> = {
@@ -50,12 +80,19 @@ interface Scope {
 
 export class InstanceQuery {
   private readonly statements = new Map<string, Database.Statement>();
-  private readonly read: (visibility: Visibility, query: BatchQuery) => InstancePage;
+  private readonly readRows: (visibility: Visibility, query: BatchQuery) => InstancePage;
+  private readonly readJson: (visibility: Visibility, query: BatchQuery) => EncodedPage;
 
   constructor(private readonly db: Database.Database) {
-    this.read = db.transaction((visibility: Visibility, query: BatchQuery) =>
-      this.run(visibility, query),
-    );
+    // One read transaction per query: the count and the page see the same snapshot.
+    this.readRows = db.transaction((visibility: Visibility, query: BatchQuery) => {
+      const { total, read } = this.plan(visibility, query);
+      return { total, rows: read ? this.rows(read) : [] };
+    });
+    this.readJson = db.transaction((visibility: Visibility, query: BatchQuery) => {
+      const { total, read } = this.plan(visibility, query);
+      return { total, json: read ? [this.json(read)] : [] };
+    });
   }
 
   private sql(text: string): Database.Statement {
@@ -68,7 +105,19 @@ export class InstanceQuery {
   }
 
   query(visibility: Visibility, query: BatchQuery): InstancePage {
-    return this.read(visibility, query);
+    return this.readRows(visibility, query);
+  }
+
+  /**
+   * The same page as one buffer of JSON, joined by SQLite from the bytes migration 6 keeps per
+   * row: no per-row JavaScript objects or buffers. Undefined when the bytes are not valid
+   * UTF-8 (text written with a lone surrogate before input was checked for them): the object
+   * path then answers, with the replacement characters a JavaScript string gets, so both paths
+   * always give the same bytes.
+   */
+  queryEncoded(visibility: Visibility, query: BatchQuery): EncodedPage | undefined {
+    const page = this.readJson(visibility, query);
+    return page.json.every((part) => isUtf8(part)) ? page : undefined;
   }
 
   /** The tenant's data version (see migration 3); unchanged version = unchanged answers. */
@@ -78,8 +127,31 @@ export class InstanceQuery {
       .get(tenantId) ?? 0) as number;
   }
 
-  private run(visibility: Visibility, query: BatchQuery): InstancePage {
-    const empty = { total: 0, rows: [] };
+  /** The page's rows as objects in the wire shape. */
+  private rows(read: PageRead): WireInstance[] {
+    const rows = this.sql(`SELECT ${WIRE_COLUMNS} ${pageSql(read)}`)
+      .raw()
+      .all(pageParams(read))
+      .map(toWire);
+    return read.reverse ? rows.reverse() : rows;
+  }
+
+  /** The page's rows as the text between the brackets of `data.result`, in one buffer. */
+  private json(read: PageRead): Buffer {
+    const names = read.keys.map((_, n) => `k${n}`);
+    const dir = read.desc !== read.reverse ? "DESC" : "ASC";
+    const columns = read.keys.map((k, n) => `i.${k} AS ${names[n]}`).join(", ");
+    // The aggregate's own ORDER BY fixes the order; the inner one picks the page's rows.
+    const json =
+      this.sql(`SELECT CAST(group_concat(w, ',' ORDER BY ${names.map((k) => `${k} ${dir}`).join(", ")}) AS BLOB)
+      FROM (SELECT ${columns}, ${WIRE_JSON} AS w ${pageSql(read)})`)
+        .pluck()
+        .get(pageParams(read)) as Buffer | null;
+    return json ?? Buffer.alloc(0);
+  }
+
+  private plan(visibility: Visibility, query: BatchQuery): PlannedPage {
+    const empty = { total: 0 };
     const where = ["i.tenant_id = @tenant"];
     const params: Row = { tenant: visibility.tenantId };
     const projects = visibility.projectIds ? [...new Set(visibility.projectIds)] : undefined;
@@ -163,7 +235,7 @@ export class InstanceQuery {
     }
 
     const offset = (query.pageNo - 1) * query.pageSize;
-    if (offset >= total) return { total, rows: [] };
+    if (offset >= total) return { total };
     const desc = query.order === "desc";
     const keys = SORT_KEYS[query.orderBy];
 
@@ -172,8 +244,10 @@ export class InstanceQuery {
       const end = desc ? total - offset : Math.min(total, offset + query.pageSize);
       const start = desc ? Math.max(0, end - query.pageSize) : offset;
       const key = this.locate(visibility.tenantId, scopes, before + start, params);
-      const rows = this.pageFrom(filter, params, keys, false, key, end - start);
-      return { total, rows: desc ? rows.reverse() : rows };
+      return {
+        total,
+        read: { ...from(filter, params, keys, false, key, end - start), reverse: desc },
+      };
     }
     if (offset >= SEEK_FROM_OFFSET) {
       // Find the page's first sort key with an index-only scan where an index covers the
@@ -185,43 +259,15 @@ export class InstanceQuery {
         LIMIT 1 OFFSET @offset`)
         .raw()
         .get({ ...params, offset }) as unknown[];
-      return { total, rows: this.pageFrom(filter, params, keys, desc, key, query.pageSize) };
+      return {
+        total,
+        read: { ...from(filter, params, keys, desc, key, query.pageSize), reverse: false },
+      };
     }
-    const dir = desc ? "DESC" : "ASC";
-    const rows = this.sql(`SELECT ${WIRE_COLUMNS}
-      FROM instances i JOIN projects p ON p.project_id = i.project_id
-      WHERE ${filter} ORDER BY ${keys.map((k) => `i.${k} ${dir}`).join(", ")}
-      LIMIT @limit OFFSET @offset`)
-      .raw()
-      .all({ ...params, limit: query.pageSize, offset })
-      .map(toWire);
-    return { total, rows };
-  }
-
-  /** Up to `limit` rows in the given order, starting at (and including) the sort key `from`. */
-  private pageFrom(
-    filter: string,
-    params: Row,
-    keys: string[],
-    desc: boolean,
-    from: unknown[],
-    limit: number,
-  ): WireInstance[] {
-    const dir = desc ? "DESC" : "ASC";
-    const columns = keys.map((k) => `i.${k}`).join(", ");
-    const marks = keys.map((_, n) => `@k${n}`).join(", ");
-    const bound =
-      keys.length === 1
-        ? `${columns} ${desc ? "<=" : ">="} ${marks}`
-        : `(${columns}) ${desc ? "<=" : ">="} (${marks})`;
-    const keyParams = Object.fromEntries(from.map((v, n) => [`k${n}`, v]));
-    return this.sql(`SELECT ${WIRE_COLUMNS}
-      FROM instances i JOIN projects p ON p.project_id = i.project_id
-      WHERE ${filter} AND ${bound} ORDER BY ${keys.map((k) => `i.${k} ${dir}`).join(", ")}
-      LIMIT @limit`)
-      .raw()
-      .all({ ...params, ...keyParams, limit })
-      .map(toWire);
+    return {
+      total,
+      read: { where: filter, params, keys, desc, limit: query.pageSize, offset, reverse: false },
+    };
   }
 
   /** total_count for filters on visibility, pool and scene only: a sum over a few rows. */
@@ -337,6 +383,43 @@ function toWire(row: unknown): WireInstance {
     restore_status: r[19] as number,
     restore_time: r[20] as string,
   };
+}
+
+/** Up to `limit` rows in the given order, starting at (and including) the sort key `key`. */
+function from(
+  filter: string,
+  params: Row,
+  keys: string[],
+  desc: boolean,
+  key: unknown[],
+  limit: number,
+): Omit<PageRead, "reverse"> {
+  const sortColumns = keys.map((k) => `i.${k}`).join(", ");
+  const marks = keys.map((_, n) => `@k${n}`).join(", ");
+  const bound =
+    keys.length === 1
+      ? `${sortColumns} ${desc ? "<=" : ">="} ${marks}`
+      : `(${sortColumns}) ${desc ? "<=" : ">="} (${marks})`;
+  const keyParams = Object.fromEntries(key.map((v, n) => [`k${n}`, v]));
+  return {
+    where: `${filter} AND ${bound}`,
+    params: { ...params, ...keyParams },
+    keys,
+    desc,
+    limit,
+    offset: 0,
+  };
+}
+
+function pageSql(read: PageRead): string {
+  const dir = read.desc ? "DESC" : "ASC";
+  return `FROM instances i JOIN projects p ON p.project_id = i.project_id
+    WHERE ${read.where} ORDER BY ${read.keys.map((k) => `i.${k} ${dir}`).join(", ")}
+    LIMIT @limit OFFSET @offset`;
+}
+
+function pageParams(read: PageRead): Row {
+  return { ...read.params, limit: read.limit, offset: read.offset };
 }
 
 const TENANT_SCOPE: Scope = {

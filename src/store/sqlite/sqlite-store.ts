@@ -7,6 +7,7 @@ import Database from "better-sqlite3";
 import { conflict } from "../../errors.js";
 import {
   type BatchQuery,
+  type EncodedPage,
   foldName,
   type InstancePage,
   type Visibility,
@@ -150,6 +151,13 @@ export class SqliteStore implements Store {
 
   async queryInstances(visibility: Visibility, query: BatchQuery): Promise<InstancePage> {
     return this.instances.query(visibility, query);
+  }
+
+  async queryEncodedInstances(
+    visibility: Visibility,
+    query: BatchQuery,
+  ): Promise<EncodedPage | undefined> {
+    return this.instances.queryEncoded(visibility, query);
   }
 
   async queryVersion(tenantId: string): Promise<number> {
