@@ -3,6 +3,7 @@
  * Nothing else in the code base reads process.env: the config is handed to whoever needs it.
  */
 
+import { availableParallelism } from "node:os";
 import { parseSecretKey } from "./auth/secret-box.js";
 
 export type ErrorStatusMode = "seed" | "http200";
@@ -25,6 +26,11 @@ export interface Config {
   readonly keepAliveTimeoutMs: number;
   /** Longest a graceful shutdown waits for in-flight requests before exiting anyway. */
   readonly shutdownGraceMs: number;
+  /**
+   * Processes serving HTTP (PHONEFLEET_WORKERS, `serve --workers`): 1 = this process alone; more
+   * = a node:cluster primary that forks that many workers on the same port.
+   */
+  readonly workers: number;
   readonly tokenTtlSeconds: number;
   /** Memory for reusing batch-query answers while a tenant's data is unchanged; 0 = off. */
   readonly responseCacheMb: number;
@@ -45,6 +51,8 @@ export interface ConfigOverrides {
   strict?: boolean;
   errorStatus?: string;
   logLevel?: string;
+  /** Already checked by the command line's own parser (parseWorkers). */
+  workers?: number;
 }
 
 export class ConfigError extends Error {
@@ -108,6 +116,7 @@ export function loadConfig(
       0,
       65_536,
     ),
+    workers: flags.workers ?? workersFromEnv(env.PHONEFLEET_WORKERS),
     tokenTtlSeconds: integer(
       "PHONEFLEET_TOKEN_TTL",
       env.PHONEFLEET_TOKEN_TTL ?? "86400",
@@ -116,6 +125,31 @@ export function loadConfig(
     ),
     secretKey,
   });
+}
+
+/** More would only add memory and context switches: each worker is a whole server. */
+export const MAX_WORKERS = 64;
+
+/**
+ * A worker count: a whole number from 1 to MAX_WORKERS, or `auto` for one per core the process
+ * may use (os.availableParallelism). Undefined when `text` is neither.
+ */
+export function parseWorkers(text: string): number | undefined {
+  if (text === "auto") return Math.min(availableParallelism(), MAX_WORKERS);
+  if (!/^\d{1,4}$/.test(text)) return undefined;
+  const value = Number(text);
+  return value >= 1 && value <= MAX_WORKERS ? value : undefined;
+}
+
+function workersFromEnv(raw: string | undefined): number {
+  if (raw === undefined || raw === "") return 1;
+  const workers = parseWorkers(raw);
+  if (workers === undefined) {
+    throw new ConfigError(
+      `PHONEFLEET_WORKERS must be an integer from 1 to ${MAX_WORKERS} or "auto", got ${JSON.stringify(raw)}`,
+    );
+  }
+  return workers;
 }
 
 function redisUrl(raw: string | undefined): string | undefined {

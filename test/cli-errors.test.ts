@@ -101,6 +101,13 @@ const cases: Case[] = [
   [["instances", "set", "Inst0001", "--running-status", "two"], USAGE, "Expected a whole number"],
   [["instances", "set", "Inst0001", "--unassign", "--assign-user", "x"], USAGE, "not both"],
   [["serve", "--error-status", "sometimes"], USAGE, "Allowed choices are seed, http200"],
+  ...["0", "-1", "abc", "1000", "2.5", ""].map(
+    (n): Case => [
+      ["serve", "--workers", n],
+      USAGE,
+      `option '--workers <n|auto>' argument '${n}' is invalid. Expected a whole number from 1 to 64, or auto.`,
+    ],
+  ),
   // bad input, unknown names, conflicts
   [["tenants", "show", "nope"], FAILED, 'no tenant "nope"'],
   [["tenants", "create", "acme"], FAILED, /^error: tenant "acme" already exists$/],
@@ -178,6 +185,12 @@ const cases: Case[] = [
   // configuration and environment
   [["serve", "--port", "99999"], FAILED, "port must be an integer from 0 to 65535"],
   [
+    ["serve"],
+    FAILED,
+    'PHONEFLEET_WORKERS must be an integer from 1 to 64 or "auto", got "0"',
+    { PHONEFLEET_WORKERS: "0" },
+  ],
+  [
     ["tenants", "list"],
     FAILED,
     "PHONEFLEET_TOKEN_TTL must be an integer",
@@ -229,6 +242,22 @@ describe("phonefleet: bad input gives one line and a non-zero exit", () => {
 
   it("a port already in use: one line, exit 1", async () => {
     const result = await runCli(["--db", tmp.db, "serve", "--port", String(busyPort)]);
+    expect(result.stderr).toMatch(/^error: .*EADDRINUSE.*\n$/);
+    expect(result.code).toBe(FAILED);
+  });
+
+  it("a port already in use with --workers 2: one line, exit 1, no worker left behind", async () => {
+    const result = await runCli([
+      "--db",
+      tmp.db,
+      "serve",
+      "--workers",
+      "2",
+      "--port",
+      String(busyPort),
+    ]);
+    // runCli resolves once stdout and stderr are closed: by the workers too, who share them.
+    expect(result.stdout).toBe("");
     expect(result.stderr).toMatch(/^error: .*EADDRINUSE.*\n$/);
     expect(result.code).toBe(FAILED);
   });
