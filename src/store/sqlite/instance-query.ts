@@ -40,6 +40,13 @@ interface PageRead {
   reverse: boolean;
 }
 
+/** Days holding rows of some scopes, ascending, and the rows created through each. */
+interface DaySums {
+  version: number;
+  buckets: string[];
+  through: number[];
+}
+
 interface PlannedPage {
   total: number;
   read?: PageRead;
@@ -80,6 +87,8 @@ interface Scope {
 
 export class InstanceQuery {
   private readonly statements = new Map<string, Database.Statement>();
+  /** Per tenant and scopes, at the tenant's version (see days()). */
+  private readonly daySums = new Map<string, DaySums>();
   private readonly readRows: (visibility: Visibility, query: BatchQuery) => InstancePage;
   private readonly readJson: (visibility: Visibility, query: BatchQuery) => EncodedPage;
 
@@ -288,51 +297,68 @@ export class InstanceQuery {
   }
 
   /**
+   * The scopes' rows per creation day as running sums, read from instance_time_counts once per
+   * tenant version and kept: every write that changes the counts bumps the version in the same
+   * transaction, and the version is read in this query's own read transaction, so the sums
+   * held for it are exactly the counts this query sees.
+   */
+  private days(tenantId: string, scopes: Scope[]): DaySums {
+    const version = this.version(tenantId);
+    const cacheKey = `${tenantId} ${scopes.map((s) => s.key).join(" ")}`;
+    const held = this.daySums.get(cacheKey);
+    if (held && held.version === version) return held;
+    const rows = this.sql(`SELECT bucket, SUM(n) FROM instance_time_counts
+        WHERE tenant_id = @tenant AND scope IN (SELECT value FROM json_each(@scopes))
+          AND level = 'd'
+        GROUP BY bucket ORDER BY bucket`)
+      .raw()
+      .all({ tenant: tenantId, scopes: JSON.stringify(scopes.map((s) => s.key)) }) as [
+      string,
+      number,
+    ][];
+    const sums: DaySums = { version, buckets: [], through: [] };
+    let running = 0;
+    for (const [bucket, n] of rows) {
+      if (n === 0) continue;
+      running += n;
+      sums.buckets.push(bucket);
+      sums.through.push(running);
+    }
+    if (this.daySums.size >= 1000) this.daySums.clear();
+    this.daySums.set(cacheKey, sums);
+    return sums;
+  }
+
+  /**
    * How many rows of the scopes were created before `at` (or at or before it, `inclusive`):
-   * whole days before its day from the day counts, then that day's rows through the index.
+   * whole days before its day from the day sums, then that day's rows through the index.
    */
   private rank(tenantId: string, scopes: Scope[], at: string, inclusive: boolean): number {
     const day = at.slice(0, 10);
-    let n = 0;
+    const sums = this.days(tenantId, scopes);
+    const daysBefore = firstIndex(sums.buckets.length, (i) => (sums.buckets[i] as string) >= day);
+    let n = daysBefore === 0 ? 0 : (sums.through[daysBefore - 1] as number);
     for (const scope of scopes) {
-      n += this.sql(`SELECT
-          (SELECT COALESCE(SUM(n), 0) FROM instance_time_counts
-            WHERE tenant_id = @tenant AND scope = @scope AND level = 'd' AND bucket < @day)
-        + (SELECT COUNT(*) FROM instances i INDEXED BY ${scope.index}
-            WHERE ${scope.where} AND i.created_at >= @day
-              AND i.created_at ${inclusive ? "<=" : "<"} @at)`)
+      n += this.sql(`SELECT COUNT(*) FROM instances i INDEXED BY ${scope.index}
+          WHERE ${scope.where} AND i.created_at >= @day
+            AND i.created_at ${inclusive ? "<=" : "<"} @at`)
         .pluck()
-        .get({ tenant: tenantId, scope: scope.key, day, at, value: scope.param }) as number;
+        .get({ tenant: tenantId, day, at, value: scope.param }) as number;
     }
     return n;
   }
 
   /**
    * The sort key (created_at, instance_id) of the row at 0-based `position` of the scopes in
-   * ascending creation order: the day holding it from the running sum of the day counts, then
-   * a short step through that day's rows in the index.
+   * ascending creation order: the day holding it from the day sums, then a short step through
+   * that day's rows in the index.
    */
   private locate(tenantId: string, scopes: Scope[], position: number, params: Row): unknown[] {
-    // One scope: its day rows as they are; several (a member's projects): summed per day.
-    const days =
-      scopes.length === 1
-        ? `SELECT bucket, n FROM instance_time_counts
-           WHERE tenant_id = @tenant AND scope = @scope AND level = 'd'`
-        : `SELECT bucket, SUM(n) AS n FROM instance_time_counts
-           WHERE tenant_id = @tenant AND scope IN (SELECT value FROM json_each(@scopes))
-             AND level = 'd'
-           GROUP BY bucket`;
-    const day = this.sql(`SELECT bucket, cum - n AS before FROM (
-        SELECT bucket, n, SUM(n) OVER (ORDER BY bucket ROWS UNBOUNDED PRECEDING) AS cum
-        FROM (${days}))
-      WHERE cum > @position LIMIT 1`).get({
-      tenant: tenantId,
-      ...(scopes.length === 1
-        ? { scope: scopes[0]?.key }
-        : { scopes: JSON.stringify(scopes.map((s) => s.key)) }),
-      position,
-    }) as { bucket: string; before: number } | undefined;
-    if (!day) throw new Error("day counts disagree with instance counts");
+    const sums = this.days(tenantId, scopes);
+    const at = firstIndex(sums.buckets.length, (i) => (sums.through[i] as number) > position);
+    if (at === sums.buckets.length) throw new Error("day counts disagree with instance counts");
+    const bucket = sums.buckets[at] as string;
+    const before = at === 0 ? 0 : (sums.through[at - 1] as number);
     const scope = scopes.length === 1 ? scopes[0] : undefined;
     const where = scope
       ? scope.where
@@ -345,9 +371,9 @@ export class InstanceQuery {
       .get({
         tenant: tenantId,
         ...(scope ? { value: scope.param } : { projects: params.projects }),
-        day: day.bucket,
-        dayEnd: day.bucket + AFTER,
-        skip: position - day.before,
+        day: bucket,
+        dayEnd: bucket + AFTER,
+        skip: position - before,
       }) as unknown[] | undefined;
     if (!key) throw new Error("day counts disagree with instance rows");
     return key;
@@ -383,6 +409,18 @@ function toWire(row: unknown): WireInstance {
     restore_status: r[19] as number,
     restore_time: r[20] as string,
   };
+}
+
+/** The first i in [0, length) where `test(i)` holds (tests false, then true); length if none. */
+function firstIndex(length: number, test: (i: number) => boolean): number {
+  let low = 0;
+  let high = length;
+  while (low < high) {
+    const mid = (low + high) >>> 1;
+    if (test(mid)) high = mid;
+    else low = mid + 1;
+  }
+  return low;
 }
 
 /** Up to `limit` rows in the given order, starting at (and including) the sort key `key`. */
