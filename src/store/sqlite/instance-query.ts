@@ -68,6 +68,8 @@ const SORT_KEYS: Record<BatchQuery["orderBy"], string[]> = {
   instance_id: ["instance_id"],
 };
 
+/** Up to this many matches of a name needle are listed once rather than counted, then paged. */
+const FEW_MATCHES = 1000;
 /** Below this offset, stepping over rows is cheaper than locating the page first. */
 const SEEK_FROM_OFFSET = 1000;
 /** Sorts after any text that starts with the same prefix (U+10FFFF is the largest code point). */
@@ -225,6 +227,7 @@ export class InstanceQuery {
     const timed = query.createdFrom !== undefined || query.createdTo !== undefined;
     let total: number;
     let before = 0;
+    let few: number[] | undefined;
     if (scopes && !timed) {
       total = this.countByPlace(visibility.tenantId, params);
     } else if (scopes) {
@@ -238,15 +241,35 @@ export class InstanceQuery {
           : this.rank(visibility.tenantId, scopes, query.createdTo, true);
       total = Math.max(0, through - before);
     } else {
-      total = this.sql(`SELECT COUNT(*) FROM instances i WHERE ${filter}`)
-        .pluck()
-        .get(params) as number;
+      // A name needle's matches are found once when they are few: the list gives the count, and
+      // the page is read from it (instead of searching again for the page).
+      few =
+        query.nameContains === undefined
+          ? undefined
+          : (this.sql(`SELECT i.row_id FROM instances i WHERE ${filter} LIMIT ${FEW_MATCHES + 1}`)
+              .pluck()
+              .all(params) as number[]);
+      if (few && few.length > FEW_MATCHES) few = undefined;
+      total =
+        few?.length ??
+        (this.sql(`SELECT COUNT(*) FROM instances i WHERE ${filter}`)
+          .pluck()
+          .get(params) as number);
     }
 
     const offset = (query.pageNo - 1) * query.pageSize;
     if (offset >= total) return { total };
     const desc = query.order === "desc";
     const keys = SORT_KEYS[query.orderBy];
+
+    if (few) {
+      const where = "i.row_id IN (SELECT value FROM json_each(@rows))";
+      const rows = { rows: JSON.stringify(few) };
+      return {
+        total,
+        read: { where, params: rows, keys, desc, limit: query.pageSize, offset, reverse: false },
+      };
+    }
 
     if (scopes && query.orderBy === "create_time" && offset >= SEEK_FROM_OFFSET) {
       // The page as a window of the ascending order, located through the time counts.
