@@ -107,7 +107,7 @@ describe.runIf(POSTGRES_URL)("PostgreSQL store", () => {
     }
   });
 
-  it("keeps the per-(project, pool) counts equal to the rows, through every kind of write", async () => {
+  it("keeps the per-(project, pool) and per-day counts equal to the rows, through every kind of write", async () => {
     const { url, schema, drop } = freshPostgresUrl();
     const store = new PostgresStore(url);
     const mismatches = async () =>
@@ -119,7 +119,20 @@ describe.runIf(POSTGRES_URL)("PostgreSQL store", () => {
            FULL JOIN ${schema}.instance_counts kept USING (tenant_id, project_id, pool_id, scene_tag)
            WHERE COALESCE(actual.n, 0) <> COALESCE(kept.n, 0)`,
         )
-      ).rows;
+      ).rows.concat(
+        (
+          await adminQuery(
+            `SELECT * FROM (
+               SELECT i.tenant_id, s.scope, left(i.created_at, 10) AS day, COUNT(*) AS n
+               FROM ${schema}.instances i
+               CROSS JOIN LATERAL (VALUES ('*'), ('s:' || i.scene_tag), ('p:' || i.pool_id),
+                                          ('j:' || i.project_id)) s (scope)
+               GROUP BY 1, 2, 3) actual
+             FULL JOIN ${schema}.instance_day_counts kept USING (tenant_id, scope, day)
+             WHERE COALESCE(actual.n, 0) <> COALESCE(kept.n, 0)`,
+          )
+        ).rows,
+      );
     try {
       await store.migrate();
       const t = await makeTenant(store, "counted", 3);
@@ -132,6 +145,7 @@ describe.runIf(POSTGRES_URL)("PostgreSQL store", () => {
           instance_sku: "sku",
           project_id: t.projects[i % 3]?.project_id,
           pool_name: i % 2 ? "apps" : "phones",
+          created_at: `2024-0${1 + (i % 3)}-0${1 + (i % 7)} 1${i % 10}:00:00`,
         })),
       );
       expect(await mismatches()).toEqual([]);

@@ -4,11 +4,22 @@
  * (`COUNT(*)`, then `ORDER BY … LIMIT … OFFSET …`; test/query-equivalence.test.ts checks it):
  *
  * - total_count is a sum over the maintained per-(project, pool) counts (migration 3) when the
- *   filters are only visibility, pool and scene tag; otherwise a COUNT(*);
+ *   filters are only visibility, pool and scene tag; with a time range on top, whole days come
+ *   from the per-day counts (migration 5) and only the two edge days are counted through an
+ *   index; anything else (a name, an id, a member's projects with a pool or scene) is a COUNT(*);
+ * - a deep page in creation order over such a scope is located without stepping over rows: the
+ *   day holding its first row from the running sum of the day counts, then a step of at most
+ *   one day's rows in the scope's index, then the page read from that key. A descending page is
+ *   the mirrored window of the ascending order, read ascending and returned reversed;
+ * - every other page steps over its offset on the narrow (tenant_id, sort keys) index alone
+ *   (an index-only scan where an index covers the filters), and only the page's own rows are then
+ *   read and joined to their projects;
  * - a name needle of 3 characters or more finds its candidates through the trigram index;
- * - the page's offset is stepped over on the narrow (tenant_id, sort keys) index alone, and only
- *   the page's own rows are then read and joined to their projects;
  * - no page is read at all when the offset is past the total.
+ *
+ * The same statement can hand back the page as JSON text built by PostgreSQL (`encoded`): one
+ * bytea holding the rows exactly as JSON.stringify writes them in the wire field order, so Node
+ * neither builds row objects nor encodes strings (test/encoded-rows.test.ts compares the bytes).
  */
 import type { BatchQuery, Visibility } from "../../instances/model.js";
 
@@ -17,6 +28,25 @@ const WIRE_COLUMNS = `i.instance_id, i.instance_name, i.region, i.instance_sku, 
   i.running_status, i.login_status, (i.assign_user <> '')::int AS assign_status, i.assign_user,
   i.billing_mode, i.project_id, p.name AS project_name, i.phone_id, i.member_name, i.account_name,
   i.region_name, i.region_name_en, i.backup_status, i.backup_time, i.restore_status, i.restore_time`;
+
+/**
+ * The same 21 fields as one JSON object text, byte for byte what JSON.stringify gives for the
+ * row object (to_json escapes text as JSON.stringify does: \" \\ \b \f \n \r \t, other control
+ * characters as \u00XX, everything else as it is; PostgreSQL text holds no NUL and no lone
+ * surrogate, the two cases where they could differ).
+ */
+const WIRE_JSON = `concat('{"instance_id":', to_json(i.instance_id),
+  ',"instance_name":', to_json(i.instance_name), ',"region":', to_json(i.region),
+  ',"instance_sku":', to_json(i.instance_sku), ',"frozen_status":', i.frozen_status,
+  ',"running_status":', i.running_status, ',"login_status":', i.login_status,
+  ',"assign_status":', CASE WHEN i.assign_user <> '' THEN '1' ELSE '0' END,
+  ',"assign_user":', to_json(i.assign_user), ',"billing_mode":', to_json(i.billing_mode),
+  ',"project_id":', to_json(i.project_id), ',"project_name":', to_json(p.name),
+  ',"phone_id":', to_json(i.phone_id), ',"member_name":', to_json(i.member_name),
+  ',"account_name":', to_json(i.account_name), ',"region_name":', to_json(i.region_name),
+  ',"region_name_en":', to_json(i.region_name_en), ',"backup_status":', i.backup_status,
+  ',"backup_time":', to_json(i.backup_time), ',"restore_status":', i.restore_status,
+  ',"restore_time":', to_json(i.restore_time), '}') AS json`;
 
 /** Sort keys per order field; the last key is always instance_id, so the order is total. */
 const SORT_KEYS: Record<BatchQuery["orderBy"], string[]> = {
@@ -28,27 +58,44 @@ const SORT_KEYS: Record<BatchQuery["orderBy"], string[]> = {
 /** Selected beside the wire columns so the outer query can restore the page's order. */
 export const SORT_PREFIX = "sort_";
 
+/** Below this offset, stepping over index entries is cheaper than locating the page first. */
+const SEEK_FROM_OFFSET = 1000;
+/** Sorts after any text that starts with the same prefix (U+10FFFF is the largest code point). */
+const AFTER = "\u{10FFFF}";
+
 export interface PageStatement {
   text: string;
   values: unknown[];
 }
 
-export function pageStatement(visibility: Visibility, query: BatchQuery): PageStatement {
+/**
+ * The statement answering `query` for `visibility`. Rows: `total` and the wire columns, one row
+ * per instance in page order (one row with null columns when the page is empty); or, `encoded`,
+ * one row: `total` and `body`, the page's rows as JSON objects joined by commas (bytea, null
+ * when the page is empty).
+ */
+export function pageStatement(
+  visibility: Visibility,
+  query: BatchQuery,
+  encoded = false,
+): PageStatement {
   const values: unknown[] = [visibility.tenantId];
   const $ = (value: unknown) => {
     values.push(value);
     return `$${values.length}`;
   };
+  const projects = visibility.projectIds ? [...new Set(visibility.projectIds)] : undefined;
   const scope: string[] = [];
   const rest: string[] = [];
-  if (visibility.projectIds)
-    scope.push(`project_id = ANY(${$([...visibility.projectIds])}::text[])`);
-  if (query.sceneTag !== undefined) scope.push(`scene_tag = ${$(query.sceneTag)}`);
+  if (projects) scope.push(`project_id = ANY(${$(projects)}::text[])`);
+  let poolLookup: string | undefined;
   if (query.poolName !== undefined) {
-    scope.push(
-      `pool_id = (SELECT pool_id FROM pools WHERE tenant_id = $1 AND name = ${$(query.poolName)})`,
-    );
-  }
+    // A pool of another scene tag than the one asked for selects nothing.
+    poolLookup = `(SELECT pool_id FROM pools WHERE tenant_id = $1 AND name = ${$(query.poolName)}${
+      query.sceneTag !== undefined ? ` AND scene_tag = ${$(query.sceneTag)}` : ""
+    })`;
+    scope.push(`pool_id = ${poolLookup}`);
+  } else if (query.sceneTag !== undefined) scope.push(`scene_tag = ${$(query.sceneTag)}`);
   if (query.instanceId !== undefined) rest.push(`i.instance_id = ${$(query.instanceId)}`);
   if (query.nameContains !== undefined) {
     // Both sides folded in JavaScript (foldName): a literal, case-sensitive substring match on
@@ -58,36 +105,113 @@ export function pageStatement(visibility: Visibility, query: BatchQuery): PageSt
     if ([...needle].length >= 3) rest.push(`i.name_folded LIKE ${$(`%${escapeLike(needle)}%`)}`);
     rest.push(`strpos(i.name_folded, ${$(needle)}) > 0`);
   }
-  if (query.createdFrom !== undefined) rest.push(`i.created_at >= ${$(query.createdFrom)}`);
-  if (query.createdTo !== undefined) rest.push(`i.created_at <= ${$(query.createdTo)}`);
+  const timed: string[] = [];
+  if (query.createdFrom !== undefined) timed.push(`i.created_at >= ${$(query.createdFrom)}`);
+  if (query.createdTo !== undefined) timed.push(`i.created_at <= ${$(query.createdTo)}`);
 
-  const filter = ["i.tenant_id = $1", ...scope.map((s) => `i.${s}`), ...rest].join(" AND ");
-  const count =
-    rest.length === 0
-      ? `SELECT COALESCE(SUM(c.n), 0)::int AS total FROM instance_counts c
-         WHERE ${["c.tenant_id = $1", ...scope.map((s) => `c.${s}`)].join(" AND ")}`
-      : `SELECT COUNT(*)::int AS total FROM instances i WHERE ${filter}`;
+  const place = ["i.tenant_id = $1", ...scope.map((s) => `i.${s}`)].join(" AND ");
+  const filter = [place, ...rest, ...timed].join(" AND ");
+  const placeTotal = `(SELECT COALESCE(SUM(c.n), 0) FROM instance_counts c
+    WHERE ${["c.tenant_id = $1", ...scope.map((s) => `c.${s}`)].join(" AND ")})`;
 
-  const dir = query.order === "desc" ? "DESC" : "ASC";
+  // The day counts' scopes for the place filters, where they have one: the tenant, a scene tag,
+  // a pool, or a member's projects (each counted apart, all disjoint).
+  // `keys` adds its parameter when called, so only statements that use it carry it.
+  let days: { keys: () => string; single: boolean } | undefined;
+  if (rest.length === 0) {
+    if (projects) {
+      if (query.poolName === undefined && query.sceneTag === undefined) {
+        const scopes = projects.map((id) => `j:${id}`);
+        days = { keys: () => `${$(scopes)}::text[]`, single: false };
+      }
+    } else if (poolLookup) days = { keys: () => `ARRAY['p:' || ${poolLookup}]`, single: true };
+    else if (query.sceneTag !== undefined) {
+      const key = `s:${query.sceneTag}`;
+      days = { keys: () => `ARRAY[${$(key)}::text]`, single: true };
+    } else days = { keys: () => "ARRAY['*']", single: true };
+  }
+
+  // total, and `before`: how many rows of the scope sort before the range (0 without one).
+  let totals: string;
+  if (timed.length === 0 && rest.length === 0)
+    totals = `SELECT ${placeTotal}::bigint AS total, 0::bigint AS before`;
+  else if (days) {
+    const scopes = days.keys();
+    /** Rows of the scope created before `at` (or at or before it): whole days, then its day. */
+    const rank = (at: string, op: "<" | "<=") => `(
+      (SELECT COALESCE(SUM(d.n), 0) FROM instance_day_counts d
+        WHERE d.tenant_id = $1 AND d.scope = ANY(${scopes}) AND d.day < left(${at}, 10))
+      + (SELECT COUNT(*) FROM instances i
+          WHERE ${place} AND i.created_at >= left(${at}, 10) AND i.created_at ${op} ${at}))`;
+    const before = query.createdFrom !== undefined ? rank($(query.createdFrom), "<") : "0";
+    const through = query.createdTo !== undefined ? rank($(query.createdTo), "<=") : placeTotal;
+    totals = `SELECT GREATEST(0, through - before)::bigint AS total, before::bigint AS before
+      FROM (SELECT ${through} AS through, ${before} AS before OFFSET 0) r`;
+  } else {
+    totals = `SELECT COUNT(*) AS total, 0::bigint AS before FROM instances i WHERE ${filter}`;
+  }
+
+  const desc = query.order === "desc";
+  const dir = desc ? "DESC" : "ASC";
   const keys = SORT_KEYS[query.orderBy];
-  const offset = `${$((query.pageNo - 1) * query.pageSize)}::bigint`;
-  const limit = `${$(query.pageSize)}::int`;
-  const inner = keys.map((k) => `i.${k} ${dir}`).join(", ");
-  const outer = keys.map((k) => `page.${SORT_PREFIX}${k} ${dir}`).join(", ");
+  const offsetValue = (query.pageNo - 1) * query.pageSize;
+  const offset = `${$(offsetValue)}::bigint`;
+  const size = `${$(query.pageSize)}::bigint`;
   const sortColumns = keys.map((k) => `i.${k} AS ${SORT_PREFIX}${k}`).join(", ");
-  return {
-    text: `SELECT t.total, page.*
-      FROM (${count}) t
+  const columns = `${encoded ? WIRE_JSON : WIRE_COLUMNS}, ${sortColumns}`;
+
+  let page: string;
+  if (days && query.orderBy === "create_time" && offsetValue >= SEEK_FROM_OFFSET) {
+    // The page as a window [start, start + len) of the scope's ascending order (offsets within
+    // the range), its first row found through the day counts, read ascending.
+    const dayRows = days.single
+      ? `SELECT day, n FROM instance_day_counts WHERE tenant_id = $1 AND scope = (${days.keys()})[1]`
+      : `SELECT day, SUM(n) AS n FROM instance_day_counts
+         WHERE tenant_id = $1 AND scope = ANY(${days.keys()}) GROUP BY day`;
+    const start = desc ? `GREATEST(0, t.total - ${offset} - ${size})` : offset;
+    const end = desc ? `t.total - ${offset}` : `LEAST(t.total, ${offset} + ${size})`;
+    page = `CROSS JOIN LATERAL (SELECT t.before + ${start} AS pos, ${end} - ${start} AS len) w
       LEFT JOIN LATERAL (
-        SELECT ${WIRE_COLUMNS}, ${sortColumns}
+        SELECT c.day, c.cum - c.n AS before_day
+        FROM (SELECT day, n, SUM(n) OVER (ORDER BY day ROWS UNBOUNDED PRECEDING) AS cum
+              FROM (${dayRows}) e) c
+        WHERE ${offset} < t.total AND c.cum > w.pos
+        ORDER BY c.day LIMIT 1
+      ) d ON true
+      LEFT JOIN LATERAL (
+        SELECT i.created_at, i.instance_id FROM instances i
+        WHERE ${place} AND i.created_at >= d.day AND i.created_at < d.day || ${$(AFTER)}
+        ORDER BY i.created_at, i.instance_id
+        OFFSET w.pos - d.before_day LIMIT 1
+      ) k ON true
+      LEFT JOIN LATERAL (
+        SELECT ${columns}
+        FROM instances i JOIN projects p ON p.tenant_id = i.tenant_id AND p.project_id = i.project_id
+        WHERE ${filter} AND (i.created_at, i.instance_id) >= (k.created_at, k.instance_id)
+        ORDER BY i.created_at, i.instance_id
+        LIMIT GREATEST(w.len, 0) -- negative past the end, where k is null and no row matches
+      ) page ON true`;
+  } else {
+    const inner = keys.map((k) => `i.${k} ${dir}`).join(", ");
+    page = `LEFT JOIN LATERAL (
+        SELECT ${columns}
         FROM (SELECT i.tenant_id, i.instance_id FROM instances i WHERE ${filter}
-              ORDER BY ${inner} LIMIT ${limit} OFFSET ${offset}) k
+              ORDER BY ${inner} LIMIT ${size} OFFSET ${offset}) k
         JOIN instances i ON i.tenant_id = k.tenant_id AND i.instance_id = k.instance_id
         JOIN projects p ON p.tenant_id = i.tenant_id AND p.project_id = i.project_id
         WHERE ${offset} < t.total
         OFFSET 0 -- kept a subquery, so the test above gates it: no page past the end is read
-      ) page ON true
-      ORDER BY ${outer}`,
+      ) page ON true`;
+  }
+  const order = keys.map((k) => `page.${SORT_PREFIX}${k} ${dir}`).join(", ");
+  // OFFSET 0 keeps the totals one subquery, computed once (inlined, each use recomputes them).
+  const from = `FROM (${totals} OFFSET 0) t ${page}`;
+  return {
+    text: encoded
+      ? `SELECT t.total::int AS total,
+           convert_to(string_agg(page.json, ',' ORDER BY ${order}), 'UTF8') AS body
+         ${from} GROUP BY t.total`
+      : `SELECT t.total::int AS total, page.* ${from} ORDER BY ${order}`,
     values,
   };
 }

@@ -339,4 +339,89 @@ export const migrations: Migration[] = [
       DROP TABLE tenant_versions;
     `,
   },
+  {
+    version: 5,
+    name: "day-counts",
+    // Rows per creation day (YYYY-MM-DD) per scope, as SQLite's instance_time_counts: '*' the
+    // whole tenant, 's:' a scene tag, 'p:' a pool, 'j:' a project. A time range's total is whole
+    // days from here plus the two edge days counted through an index, and the row at a deep
+    // page's offset in creation order is found from the running sum of the days, then a step of
+    // at most one day's rows (src/store/postgres/instance-query.ts). Kept exact like
+    // instance_counts: statement-level triggers in the writer's own transaction (an import's
+    // INSERT … SELECT unnest() is one statement per batch, so one upsert per (scope, day) of the
+    // batch), keys upserted in a fixed order so that concurrent writers cannot deadlock.
+    up: `
+      CREATE TABLE instance_day_counts (
+        tenant_id  text COLLATE "C" NOT NULL,
+        scope      text COLLATE "C" NOT NULL,
+        day        text COLLATE "C" NOT NULL,
+        n          bigint NOT NULL,
+        PRIMARY KEY (tenant_id, scope, day)
+      );
+      INSERT INTO instance_day_counts (tenant_id, scope, day, n)
+        SELECT i.tenant_id, s.scope, left(i.created_at, 10), COUNT(*)
+        FROM instances i
+        CROSS JOIN LATERAL (VALUES ('*'), ('s:' || i.scene_tag), ('p:' || i.pool_id),
+                                   ('j:' || i.project_id)) s (scope)
+        GROUP BY 1, 2, 3;
+
+      CREATE FUNCTION instance_day_counts_added() RETURNS trigger LANGUAGE plpgsql
+        SET search_path FROM CURRENT AS $$
+      BEGIN
+        INSERT INTO instance_day_counts AS c (tenant_id, scope, day, n)
+          SELECT a.tenant_id, s.scope, left(a.created_at, 10), COUNT(*)
+          FROM added a
+          CROSS JOIN LATERAL (VALUES ('*'), ('s:' || a.scene_tag), ('p:' || a.pool_id),
+                                     ('j:' || a.project_id)) s (scope)
+          GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
+          ON CONFLICT (tenant_id, scope, day) DO UPDATE SET n = c.n + excluded.n;
+        RETURN NULL;
+      END $$;
+      CREATE FUNCTION instance_day_counts_removed() RETURNS trigger LANGUAGE plpgsql
+        SET search_path FROM CURRENT AS $$
+      BEGIN
+        INSERT INTO instance_day_counts AS c (tenant_id, scope, day, n)
+          SELECT r.tenant_id, s.scope, left(r.created_at, 10), -COUNT(*)
+          FROM removed r
+          CROSS JOIN LATERAL (VALUES ('*'), ('s:' || r.scene_tag), ('p:' || r.pool_id),
+                                     ('j:' || r.project_id)) s (scope)
+          GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
+          ON CONFLICT (tenant_id, scope, day) DO UPDATE SET n = c.n + excluded.n;
+        RETURN NULL;
+      END $$;
+      -- Only rows whose scope or day changed count: a status change writes no counter.
+      CREATE FUNCTION instance_day_counts_moved() RETURNS trigger LANGUAGE plpgsql
+        SET search_path FROM CURRENT AS $$
+      BEGIN
+        INSERT INTO instance_day_counts AS c (tenant_id, scope, day, n)
+          SELECT m.tenant_id, s.scope, left(m.created_at, 10), SUM(m.d)
+          FROM (SELECT tenant_id, project_id, pool_id, scene_tag, created_at, 1 AS d FROM added
+                UNION ALL
+                SELECT tenant_id, project_id, pool_id, scene_tag, created_at, -1 AS d FROM removed) m
+          CROSS JOIN LATERAL (VALUES ('*'), ('s:' || m.scene_tag), ('p:' || m.pool_id),
+                                     ('j:' || m.project_id)) s (scope)
+          GROUP BY 1, 2, 3 HAVING SUM(m.d) <> 0 ORDER BY 1, 2, 3
+          ON CONFLICT (tenant_id, scope, day) DO UPDATE SET n = c.n + excluded.n;
+        RETURN NULL;
+      END $$;
+      CREATE TRIGGER instances_day_added AFTER INSERT ON instances
+        REFERENCING NEW TABLE AS added
+        FOR EACH STATEMENT EXECUTE FUNCTION instance_day_counts_added();
+      CREATE TRIGGER instances_day_removed AFTER DELETE ON instances
+        REFERENCING OLD TABLE AS removed
+        FOR EACH STATEMENT EXECUTE FUNCTION instance_day_counts_removed();
+      CREATE TRIGGER instances_day_moved AFTER UPDATE ON instances
+        REFERENCING OLD TABLE AS removed NEW TABLE AS added
+        FOR EACH STATEMENT EXECUTE FUNCTION instance_day_counts_moved();
+    `,
+    down: `
+      DROP TRIGGER instances_day_moved ON instances;
+      DROP TRIGGER instances_day_removed ON instances;
+      DROP TRIGGER instances_day_added ON instances;
+      DROP FUNCTION instance_day_counts_moved();
+      DROP FUNCTION instance_day_counts_removed();
+      DROP FUNCTION instance_day_counts_added();
+      DROP TABLE instance_day_counts;
+    `,
+  },
 ];
