@@ -6,10 +6,19 @@
  * Environment: BENCH_DURATION (seconds per scenario, default 10), BENCH_WARMUP (seconds, 2),
  * BENCH_CONNECTIONS (32), BENCH_THREADS (2), BENCH_INSTANCES (1000000), BENCH_STORES
  * ("sqlite,postgres"), BENCH_PG_URL (postgres://postgres@127.0.0.1:5432), BENCH_LOG_LEVEL (warn),
- * BENCH_ONLY (comma-separated scenario names).
+ * BENCH_ONLY (comma-separated scenario names), BENCH_WORKERS (the server's PHONEFLEET_WORKERS:
+ * unset = the server's own default; RSS is then summed over the primary and its workers).
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
 import { findUser, issueToken } from "../src/operator/users.js";
@@ -29,6 +38,7 @@ const STORES = (env.BENCH_STORES ?? "sqlite,postgres").split(",");
 const PG_URL = env.BENCH_PG_URL ?? "postgres://postgres@127.0.0.1:5432";
 const LOG_LEVEL = env.BENCH_LOG_LEVEL ?? "warn";
 const ONLY = env.BENCH_ONLY?.split(",");
+const WORKERS = env.BENCH_WORKERS;
 const ROOT = join(import.meta.dirname, "..");
 const CACHE_DIR = join(ROOT, ".bench");
 
@@ -166,6 +176,7 @@ async function startServer(url: string, extraEnv: Record<string, string>): Promi
       PORT: String(port),
       HOST: "127.0.0.1",
       LOG_LEVEL: LOG_LEVEL,
+      ...(WORKERS === undefined ? {} : { PHONEFLEET_WORKERS: WORKERS }),
       ...extraEnv,
     },
     stdio: ["ignore", "ignore", "pipe"],
@@ -183,15 +194,32 @@ async function startBaseline(bodyFile: string): Promise<Running> {
   return track(child, `http://127.0.0.1:${port}`, "/");
 }
 
+/** Resident memory of `pid` and every process under it (the workers of `serve --workers N`). */
 function rssMb(pid: number | undefined): number {
   if (pid === undefined) return 0;
-  try {
-    const status = readFileSync(`/proc/${pid}/status`, "utf8");
-    const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
-    return kb / 1024;
-  } catch {
-    return 0;
+  let kb = 0;
+  for (const each of [pid, ...descendants(pid)]) {
+    try {
+      const status = readFileSync(`/proc/${each}/status`, "utf8");
+      kb += Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
+    } catch {
+      // exited meanwhile
+    }
   }
+  return kb / 1024;
+}
+
+function descendants(pid: number): number[] {
+  let children: number[] = [];
+  try {
+    for (const task of readdirSync(`/proc/${pid}/task`)) {
+      const text = readFileSync(`/proc/${pid}/task/${task}/children`, "utf8").trim();
+      if (text !== "") children = children.concat(text.split(" ").map(Number));
+    }
+  } catch {
+    return [];
+  }
+  return children.flatMap((child) => [child, ...descendants(child)]);
 }
 
 interface WrkOutput {
@@ -350,7 +378,7 @@ for (const name of STORES) {
 }
 console.log(
   `\nphonefleet bench: ${INSTANCES} instances in the big tenant, ${CONNECTIONS} connections, ` +
-    `${THREADS} wrk threads, ${DURATION} s per scenario\n`,
+    `${THREADS} wrk threads, ${DURATION} s per scenario, server workers: ${WORKERS ?? "default"}\n`,
 );
 printTable(all);
 const failed = checkTargets(all);
