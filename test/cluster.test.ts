@@ -222,15 +222,24 @@ async function limitedTenant(cluster: Cluster): Promise<string> {
   return (await admin<{ token: string }>(cluster, "POST", `/users/${user_id}/tokens`, {})).token;
 }
 
-/** 3×RATE requests at once, each on its own connection. */
-async function burst(cluster: Cluster, token: string) {
-  const answers = await Promise.all(Array.from({ length: 3 * RATE }, () => page(cluster, token)));
-  const by = await answeredBy(cluster, answers);
-  return {
-    allowed: answers.filter((a) => a.status === 200).length,
-    refused: answers.filter((a) => a.status === 429).length,
-    pids: new Set(by),
-  };
+/**
+ * 3×RATE requests at once, each on its own connection, for a fresh limited tenant; all within
+ * one second (the limit's window), so that exactly RATE may pass. A burst that took longer on a
+ * busy machine says nothing: it is tried again (3 times at most) with another tenant.
+ */
+async function burst(cluster: Cluster) {
+  for (let attempt = 1; ; attempt++) {
+    const token = await limitedTenant(cluster);
+    const started = performance.now();
+    const answers = await Promise.all(Array.from({ length: 3 * RATE }, () => page(cluster, token)));
+    if (performance.now() - started > 900 && attempt < 3) continue;
+    const by = await answeredBy(cluster, answers);
+    return {
+      allowed: answers.filter((a) => a.status === 200).length,
+      refused: answers.filter((a) => a.status === 429).length,
+      pids: new Set(by),
+    };
+  }
 }
 
 describe("serve --workers 2", () => {
@@ -260,14 +269,11 @@ describe("serve --workers 2", () => {
     expect([...pids].sort()).toEqual([...workers].sort());
   });
 
-  it("shares a tenant's rate limit between the workers: about RATE of a burst of 3×RATE pass", async () => {
-    const limited = await limitedTenant(cluster);
-    const result = await burst(cluster, limited);
+  it("shares a tenant's rate limit between the workers: RATE of a burst of 3×RATE pass", async () => {
+    const result = await burst(cluster);
     expect(result.pids.size).toBe(2);
-    expect(result.allowed + result.refused).toBe(3 * RATE);
-    // Per-worker counting would let 2×RATE through; a burst straddling a window edge a few more.
-    expect(result.allowed).toBeGreaterThanOrEqual(RATE);
-    expect(result.allowed).toBeLessThan(1.5 * RATE);
+    // Counted per worker, 2×RATE would pass.
+    expect(result).toMatchObject({ allowed: RATE, refused: 2 * RATE });
   });
 
   it("shares login throttling between the workers: the 6th wrong password is refused", async () => {
@@ -396,10 +402,55 @@ describe("serve --workers 2", () => {
       .toBe(true);
   });
 
-  it("SIGTERM: every process exits, the primary with code 0", async () => {
+  it("SIGTERM: a request in flight is finished, then every process exits, the primary with 0", async () => {
     const workers = workerPids(cluster.child.pid as number);
     expect(workers).toHaveLength(2);
+    const tenant = await admin<{ tenant_id: string }>(cluster, "POST", "/tenants", {
+      name: "in-flight",
+    });
+    const project = await admin<{ project_id: string }>(
+      cluster,
+      "POST",
+      `/tenants/${tenant.tenant_id}/projects`,
+      { name: "p0" },
+    );
+    const record = (i: number) =>
+      `${JSON.stringify({
+        instance_id: `Fly${String(i).padStart(5, "0")}`,
+        instance_name: `phone-${i}`,
+        region: "cn-north-4",
+        instance_sku: "sku",
+        project_id: project.project_id,
+        pool_name: "phones",
+        pool_scene_tag: "CLOUD_PHONE",
+      })}\n`;
+    // An import whose body is still arriving when the signal comes.
+    let answered!: (status: number) => void;
+    const status = new Promise<number>((resolve) => {
+      answered = resolve;
+    });
+    const upload = http.request(`${cluster.url}/admin/v1/tenants/${tenant.tenant_id}/instances`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${ADMIN_KEY}`, "content-type": "application/x-ndjson" },
+      agent: false,
+    });
+    upload.on("error", () => answered(-1));
+    upload.on("response", (response) => {
+      response.resume();
+      answered(response.statusCode ?? 0);
+    });
+    upload.write(record(0));
+    await new Promise((resolve) => setTimeout(resolve, 300));
     cluster.child.kill("SIGTERM");
+    await expect
+      .poll(
+        () =>
+          cluster.logs.filter((l) => l.msg === "shutting down: finishing in-flight requests")
+            .length,
+      )
+      .toBe(2);
+    upload.end(record(1));
+    expect(await status).toBe(201);
     expect(await cluster.exited).toEqual({ code: 0, signal: null });
     for (const pid of workers) expect(alive(pid)).toBe(false);
     const stops = cluster.logs.filter(
@@ -414,12 +465,10 @@ describe.runIf(redisUp)("serve --workers 2 with REDIS_URL", () => {
     const cluster = await startCluster(`${tmp.dir}/redis.db`, {
       REDIS_URL: `redis://127.0.0.1:${REDIS_PORT}`,
     });
-    const limited = await limitedTenant(cluster);
-    const result = await burst(cluster, limited);
+    const result = await burst(cluster);
     expect(result.pids.size).toBe(2);
-    expect(result.allowed + result.refused).toBe(3 * RATE);
-    expect(result.allowed).toBeGreaterThanOrEqual(RATE);
-    expect(result.allowed).toBeLessThan(1.5 * RATE);
+    // Counted per worker, 2×RATE would pass.
+    expect(result).toMatchObject({ allowed: RATE, refused: 2 * RATE });
     cluster.child.kill("SIGTERM");
     expect(await cluster.exited).toEqual({ code: 0, signal: null });
   }, 40_000);
