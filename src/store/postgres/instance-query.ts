@@ -156,7 +156,12 @@ export function pageStatement(
   const keys = SORT_KEYS[query.orderBy];
   const offsetValue = (query.pageNo - 1) * query.pageSize;
   const offset = `${$(offsetValue)}::bigint`;
-  const size = `${$(query.pageSize)}::bigint`;
+  // The page size is written into the text (a validated integer, 1 to 100, so a few statements
+  // at most): a LIMIT the planner can see lets PostgreSQL settle on one generic plan, read in
+  // index order, instead of planning every request anew (with a parameter it assumes a tenth of
+  // the tenant and the generic plan sorts the tenant).
+  if (!Number.isInteger(query.pageSize) || query.pageSize < 1) throw new Error("bad page size");
+  const size = `${query.pageSize}::bigint`;
   const sortColumns = keys.map((k) => `i.${k} AS ${SORT_PREFIX}${k}`).join(", ");
   const columns = `${encoded ? WIRE_JSON : WIRE_COLUMNS}, ${sortColumns}`;
 
