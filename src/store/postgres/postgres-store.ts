@@ -33,7 +33,7 @@ import type {
 } from "../types.js";
 import { type PostgresSettings, postgresSettings } from "./connection.js";
 import { INSTANCE_COLUMNS, insertInstances } from "./insert-instances.js";
-import { pageStatement, SORT_PREFIX } from "./instance-query.js";
+import { type PageStatement, pageStatement, SORT_PREFIX } from "./instance-query.js";
 import { migrateDown, migrateUp } from "./migrate.js";
 
 type Row = Record<string, unknown>;
@@ -92,6 +92,11 @@ export class PostgresStore implements Store {
    */
   private async query(text: string, values: unknown[] = []): Promise<pg.QueryResult<Row>> {
     return this.pool.query<Row>({ name: this.statementName(text), text, values });
+  }
+
+  /** A batch-query statement: prepared, or planned for its own values (see oneShot). */
+  private pageQuery({ text, values, oneShot }: PageStatement): Promise<pg.QueryResult<Row>> {
+    return oneShot ? this.pool.query<Row>({ text, values }) : this.query(text, values);
   }
 
   private statementName(text: string): string {
@@ -160,8 +165,8 @@ export class PostgresStore implements Store {
   }
 
   async queryInstances(visibility: Visibility, query: BatchQuery): Promise<InstancePage> {
-    const { text, values } = pageStatement(visibility, query);
-    const { rows } = await this.query(text, values);
+    const statement = pageStatement(visibility, query);
+    const { rows } = await this.pageQuery(statement);
     const total = (rows[0]?.total ?? 0) as number;
     const page: WireInstance[] = [];
     for (const row of rows) {
@@ -174,11 +179,11 @@ export class PostgresStore implements Store {
   }
 
   async queryEncodedInstances(visibility: Visibility, query: BatchQuery): Promise<EncodedPage> {
-    const { text, values } = pageStatement(visibility, query, true);
+    const statement = pageStatement(visibility, query, true);
     // The body comes as bytea, which pg hands over as a Buffer (hex on the wire, decoded in
     // one native call): half the cost of receiving it as text and encoding that string again
     // (binary results are no way round it: pg 8 decodes every field as UTF-8 text first).
-    const { rows } = await this.query(text, values);
+    const { rows } = await this.pageQuery(statement);
     const row = rows[0];
     const body = row?.body as Buffer | null | undefined;
     return { total: (row?.total ?? 0) as number, json: body ? [body] : [] };
