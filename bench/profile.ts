@@ -1,8 +1,9 @@
 /**
- * Per-request cost of the batch query inside the process (no HTTP): the store's query and the
- * body encoding, mean of 100 calls after 20 warm-up calls, on a bench fleet.
+ * Per-request cost of the batch query inside the process (no HTTP), mean of 100 calls after 20
+ * warm-up calls, on a bench fleet: rows as objects plus their encoding (the path of a store
+ * without queryEncodedInstances), and the page encoded by the store, which the server uses.
  *
- * Usage: node --import tsx bench/profile.ts <database-url>   (e.g. .bench/sqlite-g2-s5-n1000000.db)
+ * Usage: node --import tsx bench/profile.ts <database-url>   (e.g. .bench/sqlite-g2-s6-n1000000.db)
  */
 import { pageJson } from "../src/http/page-json.js";
 import type { BatchQuery } from "../src/instances/model.js";
@@ -26,18 +27,31 @@ const cases: [string, BatchQuery][] = [
   ["time range", { ...base, ...range }],
   ["combination p200", { ...base, ...range, sceneTag: "CLOUD_APP", order: "desc", pageNo: 200 }],
 ];
+/** Mean ms of `run` over 100 calls, after 20 warm-up calls. */
+async function mean(run: () => Promise<unknown>): Promise<number> {
+  for (let i = 0; i < 20; i++) await run();
+  const started = performance.now();
+  for (let i = 0; i < 100; i++) await run();
+  return (performance.now() - started) / 100;
+}
+
+console.log(
+  "query             rows as objects + encoding | rows encoded by the store (server's path)",
+);
 for (const [label, query] of cases) {
-  for (let i = 0; i < 20; i++) await store.queryInstances(visibility, query);
-  let started = performance.now();
-  let page = await store.queryInstances(visibility, query);
-  for (let i = 0; i < 100; i++) page = await store.queryInstances(visibility, query);
-  const queryMs = (performance.now() - started) / 100;
-  started = performance.now();
-  for (let i = 0; i < 100; i++) pageJson(page, query.pageNo, query.pageSize);
-  const jsonMs = (performance.now() - started) / 100;
+  const page = await store.queryInstances(visibility, query);
+  const objects = await mean(() => store.queryInstances(visibility, query));
+  const body = await mean(async () => pageJson(page, query.pageNo, query.pageSize));
+  const encoded = store.queryEncodedInstances
+    ? await mean(async () => {
+        const fast = await store.queryEncodedInstances?.(visibility, query);
+        return pageJson(fast ?? page, query.pageNo, query.pageSize);
+      })
+    : Number.NaN;
   console.log(
-    `${label.padEnd(18)} query ${queryMs.toFixed(3)} ms  body ${jsonMs.toFixed(3)} ms  ` +
-      `total_count ${page.total}  rows ${page.rows.length}`,
+    `${label.padEnd(18)} ${objects.toFixed(3)} + ${body.toFixed(3)} ms | ` +
+      `${Number.isNaN(encoded) ? "n/a" : `${encoded.toFixed(3)} ms`}  ` +
+      `(total_count ${page.total}, rows ${page.rows.length})`,
   );
 }
 await store.close();
