@@ -205,6 +205,16 @@ export function pageStatement(
         ORDER BY i.created_at, i.instance_id
         LIMIT GREATEST(w.len, 0) -- negative past the end, where k is null and no row matches
       ) page ON true`;
+  } else if (offsetValue === 0) {
+    // The first page is read straight from the sort index: a probe by id per row (the narrow
+    // path below) would cost five times the buffers (80 instead of 414 on the 1M tenant).
+    const inner = keys.map((k) => `i.${k} ${dir}`).join(", ");
+    page = `LEFT JOIN LATERAL (
+        SELECT ${columns}
+        FROM instances i JOIN projects p ON p.tenant_id = i.tenant_id AND p.project_id = i.project_id
+        WHERE ${filter} AND 0 < t.total
+        ORDER BY ${inner} LIMIT ${size}
+      ) page ON true`;
   } else {
     const inner = keys.map((k) => `i.${k} ${dir}`).join(", ");
     page = `LEFT JOIN LATERAL (
