@@ -424,4 +424,20 @@ export const migrations: Migration[] = [
       DROP TABLE instance_day_counts;
     `,
   },
+  {
+    version: 6,
+    name: "day-counts-covering",
+    // The day counts read by index alone: a deep page or a range edge sums a tenant's days in
+    // day order, and after a bulk import (one rewrite of each counter per batch) the 731 rows of
+    // the 1M bench tenant sat on 359 heap pages: 1.2 ms of a 2.4 ms deep page, 0.3 ms read from
+    // the index. A counter update can no longer be HOT (n is in the index): a few rows per write.
+    up: `
+      ALTER TABLE instance_day_counts DROP CONSTRAINT instance_day_counts_pkey,
+        ADD PRIMARY KEY (tenant_id, scope, day) INCLUDE (n);
+    `,
+    down: `
+      ALTER TABLE instance_day_counts DROP CONSTRAINT instance_day_counts_pkey,
+        ADD PRIMARY KEY (tenant_id, scope, day);
+    `,
+  },
 ];
