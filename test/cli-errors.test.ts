@@ -246,6 +246,16 @@ describe("phonefleet: bad input gives one line and a non-zero exit", () => {
     expect(result.code).toBe(FAILED);
   });
 
+  it("several workers over an in-memory database: one line, exit 1", async () => {
+    for (const db of [":memory:", "sqlite:"]) {
+      const result = await runCli(["--db", db, "serve", "--workers", "2", "--port", "0"]);
+      expect(result.stderr).toBe(
+        "error: several workers need a database file or PostgreSQL: an in-memory database is per process\n",
+      );
+      expect(result.code).toBe(FAILED);
+    }
+  });
+
   it("a port already in use with --workers 2: one line, exit 1, no worker left behind", async () => {
     const result = await runCli([
       "--db",

@@ -4,7 +4,7 @@
  */
 import cluster from "node:cluster";
 import { type Command, InvalidArgumentError, Option } from "commander";
-import { MAX_WORKERS, parseWorkers } from "../config.js";
+import { ConfigError, MAX_WORKERS, parseWorkers } from "../config.js";
 import { configOf, globalsOf, open } from "./context.js";
 import {
   accessJson,
@@ -44,6 +44,12 @@ export function serveCommand(program: Command): void {
         logLevel: opts.logLevel,
         workers: opts.workers,
       });
+      if (config.workers > 1 && /^(sqlite:(\/\/)?)?(:memory:)?$/.test(config.databaseUrl)) {
+        // Each worker would have a database of its own, empty.
+        throw new ConfigError(
+          "several workers need a database file or PostgreSQL: an in-memory database is per process",
+        );
+      }
       if (cluster.isWorker) {
         // Forked by the primary below, with the same arguments: it prints nothing itself.
         const { runWorker } = await import("../cluster.js");
