@@ -60,6 +60,8 @@ export const SORT_PREFIX = "sort_";
 
 /** Below this offset, stepping over index entries is cheaper than locating the page first. */
 const SEEK_FROM_OFFSET = 1000;
+/** A name needle with at most this many matches is searched once for its count and page. */
+const FEW = 1000;
 /** Sorts after any text that starts with the same prefix (U+10FFFF is the largest code point). */
 const AFTER = "\u{10FFFF}";
 
@@ -153,6 +155,13 @@ export function pageStatement(
     const through = query.createdTo !== undefined ? rank($(query.createdTo), "<=") : placeTotal;
     totals = `SELECT GREATEST(0, through - before)::bigint AS total, before::bigint AS before
       FROM (SELECT ${through} AS through, ${before} AS before OFFSET 0) r`;
+  } else if (query.nameContains !== undefined) {
+    // The needle's first FEW + 1 matches are found once (MATERIALIZED, below): all of them when
+    // that many or fewer match, then the count and the page come from that list (a needle's
+    // candidates are read once, not twice); otherwise the matches are counted.
+    totals = `SELECT CASE WHEN s.n <= ${FEW} THEN s.n
+        ELSE (SELECT COUNT(*) FROM instances i WHERE ${filter}) END AS total, 0::bigint AS before
+      FROM (SELECT COUNT(*) AS n FROM m) s`;
   } else {
     totals = `SELECT COUNT(*) AS total, 0::bigint AS before FROM instances i WHERE ${filter}`;
   }
@@ -205,6 +214,24 @@ export function pageStatement(
         ORDER BY i.created_at, i.instance_id
         LIMIT GREATEST(w.len, 0) -- negative past the end, where k is null and no row matches
       ) page ON true`;
+  } else if (query.nameContains !== undefined) {
+    // From the list of matches when it holds them all, else in index order over the tenant.
+    const inner = keys.map((k) => `i.${k} ${dir}`).join(", ");
+    const listed = keys.map((k) => `m.${k} ${dir}`).join(", ");
+    page = `LEFT JOIN LATERAL (
+        SELECT ${columns}
+        FROM (
+          (SELECT m.tenant_id, m.instance_id FROM m WHERE t.total <= ${FEW}
+           ORDER BY ${listed} LIMIT ${size} OFFSET ${offset})
+          UNION ALL
+          (SELECT i.tenant_id, i.instance_id FROM instances i WHERE ${filter} AND t.total > ${FEW}
+           ORDER BY ${inner} LIMIT ${size} OFFSET ${offset})
+        ) k
+        JOIN instances i ON i.tenant_id = k.tenant_id AND i.instance_id = k.instance_id
+        JOIN projects p ON p.tenant_id = i.tenant_id AND p.project_id = i.project_id
+        WHERE ${offset} < t.total
+        OFFSET 0 -- kept a subquery, so the test above gates it: no page past the end is read
+      ) page ON true`;
   } else if (offsetValue === 0) {
     // The first page is read straight from the sort index: a probe by id per row (the narrow
     // path below) would cost five times the buffers (80 instead of 414 on the 1M tenant).
@@ -229,13 +256,22 @@ export function pageStatement(
   }
   const order = keys.map((k) => `page.${SORT_PREFIX}${k} ${dir}`).join(", ");
   // OFFSET 0 keeps the totals one subquery, computed once (inlined, each use recomputes them).
+  const matches =
+    query.nameContains === undefined
+      ? ""
+      : `WITH m AS MATERIALIZED (
+          SELECT ${["tenant_id", ...keys.filter((k) => k !== "instance_id"), "instance_id"]
+            .map((k) => `i.${k}`)
+            .join(", ")}
+          FROM instances i WHERE ${filter} LIMIT ${FEW + 1})
+        `;
   const from = `FROM (${totals} OFFSET 0) t ${page}`;
   return {
     text: encoded
-      ? `SELECT t.total::int AS total,
+      ? `${matches}SELECT t.total::int AS total,
            convert_to(string_agg(page.json, ',' ORDER BY ${order}), 'UTF8') AS body
          ${from} GROUP BY t.total`
-      : `SELECT t.total::int AS total, page.* ${from} ORDER BY ${order}`,
+      : `${matches}SELECT t.total::int AS total, page.* ${from} ORDER BY ${order}`,
     values,
     oneShot: query.nameContains !== undefined,
   };
