@@ -70,7 +70,14 @@ function startCluster(
     process.execPath,
     [CLI, "--db", db, "serve", "--workers", "2", "--port", "0", "--demo"],
     {
-      env: cleanEnv({ PHONEFLEET_ADMIN_KEY: ADMIN_KEY, LOG_LEVEL: "info", REDIS_URL: "", ...env }),
+      env: cleanEnv({
+        PHONEFLEET_ADMIN_KEY: ADMIN_KEY,
+        LOG_LEVEL: "info",
+        REDIS_URL: "",
+        // The demo tenant's own limit; the limited tenants below have RATE.
+        PHONEFLEET_RATE_LIMIT: "100000",
+        ...env,
+      }),
       stdio: ["ignore", "pipe", "pipe"],
       // A process group of its own, as a terminal gives it: Ctrl-C signals the whole group.
       detached,
@@ -318,6 +325,29 @@ describe("serve --workers 2", () => {
         expect(row).toMatchObject({ instance_id: instanceId, running_status: status });
       }
     }
+  });
+
+  it("writes through both workers at once, among reads, all succeed", async () => {
+    const ids = (
+      JSON.parse((await page(cluster, token, "page_no=2&page_size=40")).body) as Page
+    ).data.result.map((r) => r.instance_id);
+    expect(ids).toHaveLength(40);
+    const writes = ids.map((id, i) =>
+      call(`${cluster.url}/admin/v1/instances/${id}`, {
+        method: "PATCH",
+        headers: { authorization: `Bearer ${ADMIN_KEY}`, "content-type": "application/json" },
+        body: JSON.stringify({ running_status: i % 2 === 0 ? 4 : 5 }),
+      }),
+    );
+    const reads = Array.from({ length: 40 }, () => page(cluster, token));
+    const [written, read] = await Promise.all([Promise.all(writes), Promise.all(reads)]);
+    expect(new Set(await answeredBy(cluster, written)).size).toBe(2);
+    expect(written.filter((a) => a.status !== 200)).toEqual([]);
+    expect(read.filter((a) => a.status !== 200)).toEqual([]);
+    const after = JSON.parse((await page(cluster, token, "page_no=2&page_size=40")).body) as Page;
+    expect(after.data.result.map((r) => r.running_status)).toEqual(
+      ids.map((_, i) => (i % 2 === 0 ? 4 : 5)),
+    );
   });
 
   it("imports through one worker while both answer queries, and both see all of it", async () => {
