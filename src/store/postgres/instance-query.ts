@@ -11,10 +11,11 @@
  *   day holding its first row from the running sum of the day counts, then a step of at most
  *   one day's rows in the scope's index, then the page read from that key. A descending page is
  *   the mirrored window of the ascending order, read ascending and returned reversed;
- * - every other page steps over its offset on the narrow (tenant_id, sort keys) index alone
- *   (an index-only scan where an index covers the filters), and only the page's own rows are then
- *   read and joined to their projects;
- * - a name needle of 3 characters or more finds its candidates through the trigram index;
+ * - page 1 is read straight from the sort index; every other page steps over its offset on the
+ *   narrow (tenant_id, sort keys) index alone (an index-only scan where an index covers the
+ *   filters), and only the page's own rows are then read and joined to their projects;
+ * - a name needle of 3 characters or more finds its candidates through the trigram index, and
+ *   when it has at most FEW matches they are listed once for both the count and the page;
  * - no page is read at all when the offset is past the total.
  *
  * The same statement can hand back the page as JSON text built by PostgreSQL (`encoded`): one
