@@ -284,6 +284,16 @@ for (const factory of STORES) {
         expect(body.total_count).toBe(0);
       });
 
+      it("matches nothing when it holds NUL (as instance_id and pool_name do), on every store", async () => {
+        for (const name of ["instance_name", "instance_id", "pool_name"]) {
+          for (const value of ["%00", "a%00", `${catalog.instances[0]?.wire.instance_id}%00`]) {
+            const body = expectPage(await get(`page_no=1&page_size=10&${name}=${value}`));
+            expect(body.total_count, `${name}=${value}`).toBe(0);
+            expect(body.data.result).toEqual([]);
+          }
+        }
+      });
+
       it("counts characters, not UTF-16 units: a 64-emoji name an operator stored is searchable", async () => {
         const name = "📱".repeat(64); // 64 characters (code points), 128 UTF-16 units
         const tenant = await makeTenant(ctx.store, "emoji", 1);

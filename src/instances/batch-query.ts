@@ -13,8 +13,18 @@ export async function runBatchQuery(
   query: BatchQuery,
 ): Promise<InstancePage | EncodedPage> {
   const visibility = await visibilityOf(store, caller, query);
+  if (unmatchable(query)) return { total: 0, rows: [] };
   const encoded = await store.queryEncodedInstances?.(visibility, query);
   return encoded ?? store.queryInstances(visibility, query);
+}
+
+/**
+ * A filter holding NUL matches nothing: no stored id or name can hold one (names refuse control
+ * characters, ids are alphanumeric). Answered here, the same on every store: PostgreSQL text
+ * cannot even hold NUL, so the store would fail on it.
+ */
+function unmatchable(query: BatchQuery): boolean {
+  return [query.instanceId, query.nameContains, query.poolName].some((v) => v?.includes("\u0000"));
 }
 
 /** Tenant admins see the whole tenant; members see the projects granted to them. */
