@@ -115,7 +115,12 @@ for (const factory of STORES) {
         // JSON may spell a lone surrogate (\ud800); no store could keep it as sent.
         [
           JSON.stringify({ ...record(1, projectId), member_name: "a\ud800b" }),
-          "line 2: record.member_name is not valid Unicode",
+          "line 2: record.member_name holds a lone surrogate or NUL",
+        ],
+        // PostgreSQL text cannot hold NUL: refused on every store, before anything is stored.
+        [
+          JSON.stringify({ ...record(1, projectId), account_name: "a\u0000b" }),
+          "line 2: record.account_name holds a lone surrogate or NUL",
         ],
         [JSON.stringify({ ...record(1, projectId), created_at: "yesterday" }), "record.created_at"],
         ["{not json", "line 2: not valid JSON"],

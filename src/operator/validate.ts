@@ -18,7 +18,7 @@ export function checker<T extends TSchema>(schema: T): Check<T> {
       const broken = illFormedAt(value);
       if (broken !== undefined) {
         throw badInput(
-          `${broken ? `${what}.${broken}` : what} is not valid Unicode (it holds a lone surrogate)`,
+          `${broken ? `${what}.${broken}` : what} holds a lone surrogate or NUL, which no store keeps as sent`,
         );
       }
       return value as Static<T>;
@@ -44,15 +44,16 @@ export function checker<T extends TSchema>(schema: T): Check<T> {
 }
 
 /**
- * The dotted path of the first string in `value` that is not well-formed UTF-16 (a lone
- * surrogate: no UTF-8 encoding exists, so a store would keep a replacement character, not what
- * was sent), "" for `value` itself, undefined when every string is well-formed.
+ * The dotted path of the first string in `value` that a store cannot keep as sent, "" for
+ * `value` itself, undefined when every string is fine: a lone surrogate (not well-formed UTF-16,
+ * no UTF-8 encoding exists; SQLite kept invalid bytes, PostgreSQL a replacement character) or
+ * NUL (PostgreSQL text cannot hold it).
  */
 // In a `u` regex a surrogate pair is one code point, so only a lone surrogate is category Cs.
-const LONE_SURROGATE = /\p{Cs}/u;
+const UNKEEPABLE = /\p{Cs}|\0/u;
 
 function illFormedAt(value: unknown): string | undefined {
-  if (typeof value === "string") return LONE_SURROGATE.test(value) ? "" : undefined;
+  if (typeof value === "string") return UNKEEPABLE.test(value) ? "" : undefined;
   if (typeof value !== "object" || value === null) return undefined;
   for (const [key, item] of Object.entries(value)) {
     const path = illFormedAt(item);
