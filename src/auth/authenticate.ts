@@ -15,6 +15,8 @@ export interface Caller {
   projectIds: readonly string[];
   /** Requests per second for the tenant; null = the server default. */
   rateLimit: number | null;
+  /** The tenant's query version as read with the credentials, when the store keeps one. */
+  queryVersion?: number;
 }
 
 const unauthorized = (why: string) => new ApiError(GATEWAY.unauthorized, why);
@@ -57,5 +59,6 @@ export function callerOf(principal: Omit<Principal, "tokenId" | "expiresAt">): C
     role: principal.role,
     projectIds: principal.projectIds,
     rateLimit: principal.rateLimit,
+    ...(principal.queryVersion !== undefined && { queryVersion: principal.queryVersion }),
   };
 }

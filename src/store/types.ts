@@ -84,6 +84,11 @@ export interface Principal {
   tenantDeleted: boolean;
   subscribed: boolean;
   rateLimit: number | null;
+  /**
+   * The tenant's queryVersion, read in the same statement (stores that keep one): spares the
+   * response cache a second read per request.
+   */
+  queryVersion?: number;
 }
 
 /** An access key (AK/SK) as stored: the secret only sealed (src/auth/secret-box.ts). */

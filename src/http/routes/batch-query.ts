@@ -49,7 +49,10 @@ export function batchQueryRoute(app: FastifyInstance, deps: GuardDeps): void {
         cache !== undefined &&
         (caller.role === "admin" ||
           (caller.projectIds.length > 0 && query.instanceId === undefined));
-      const version = cacheable ? await store.queryVersion?.(caller.tenantId) : undefined;
+      // Read with the credentials where the store can; never after the answer is computed.
+      const version = cacheable
+        ? (caller.queryVersion ?? (await store.queryVersion?.(caller.tenantId)))
+        : undefined;
       const key = version === undefined ? undefined : ResponseCache.key(caller, query);
       let body = key === undefined ? undefined : cache?.get(key, version as number);
       if (!body) {

@@ -137,6 +137,7 @@ export class PostgresStore implements Store {
     const { rows } = await this.query(
       `SELECT k.token_id, k.expires_at, k.revoked_at, u.user_id, u.name AS user_name, u.role,
               t.tenant_id, t.name AS tenant_name, t.deleted_at, t.subscribed, t.rate_limit,
+              (SELECT version FROM tenant_versions v WHERE v.tenant_id = t.tenant_id) AS query_version,
               ARRAY(SELECT g.project_id FROM user_projects g
                     WHERE g.tenant_id = u.tenant_id AND g.user_id = u.user_id
                     ORDER BY g.project_id) AS grants
@@ -161,6 +162,7 @@ export class PostgresStore implements Store {
       tenantDeleted: row.deleted_at !== null,
       subscribed: row.subscribed === true,
       rateLimit: row.rate_limit as number | null,
+      queryVersion: Number(row.query_version ?? 0),
     };
   }
 
@@ -419,6 +421,7 @@ export class PostgresStore implements Store {
     const { rows } = await this.query(
       `SELECT a.access_key, a.secret_sealed, a.revoked_at, u.user_id, u.name AS user_name, u.role,
               t.tenant_id, t.name AS tenant_name, t.deleted_at, t.subscribed, t.rate_limit,
+              (SELECT version FROM tenant_versions v WHERE v.tenant_id = t.tenant_id) AS query_version,
               ARRAY(SELECT g.project_id FROM user_projects g
                     WHERE g.tenant_id = u.tenant_id AND g.user_id = u.user_id
                     ORDER BY g.project_id) AS grants
@@ -443,6 +446,7 @@ export class PostgresStore implements Store {
       tenantDeleted: row.deleted_at !== null,
       subscribed: row.subscribed === true,
       rateLimit: row.rate_limit as number | null,
+      queryVersion: Number(row.query_version ?? 0),
     };
   }
 

@@ -129,6 +129,7 @@ export class SqliteStore implements Store {
     const row = this.sql(`
       SELECT k.token_id, k.expires_at, k.revoked_at, u.user_id, u.name AS user_name, u.role,
              t.tenant_id, t.name AS tenant_name, t.deleted_at, t.subscribed, t.rate_limit,
+             (SELECT version FROM tenant_versions v WHERE v.tenant_id = t.tenant_id) AS query_version,
              (SELECT json_group_array(project_id) FROM user_projects g WHERE g.user_id = u.user_id) AS grants
       FROM tokens k JOIN users u ON u.user_id = k.user_id JOIN tenants t ON t.tenant_id = u.tenant_id
       WHERE k.token_hash = ?`).get(tokenHash) as Row | undefined;
@@ -146,6 +147,7 @@ export class SqliteStore implements Store {
       tenantDeleted: row.deleted_at !== null,
       subscribed: row.subscribed === 1,
       rateLimit: row.rate_limit as number | null,
+      queryVersion: (row.query_version ?? 0) as number,
     };
   }
 
@@ -370,6 +372,7 @@ export class SqliteStore implements Store {
     const row = this.sql(`
       SELECT a.access_key, a.secret_sealed, a.revoked_at, u.user_id, u.name AS user_name, u.role,
              t.tenant_id, t.name AS tenant_name, t.deleted_at, t.subscribed, t.rate_limit,
+             (SELECT version FROM tenant_versions v WHERE v.tenant_id = t.tenant_id) AS query_version,
              (SELECT json_group_array(project_id) FROM user_projects g WHERE g.user_id = u.user_id) AS grants
       FROM access_keys a JOIN users u ON u.user_id = a.user_id JOIN tenants t ON t.tenant_id = u.tenant_id
       WHERE a.access_key = ?`).get(accessKey) as Row | undefined;
@@ -387,6 +390,7 @@ export class SqliteStore implements Store {
       tenantDeleted: row.deleted_at !== null,
       subscribed: row.subscribed === 1,
       rateLimit: row.rate_limit as number | null,
+      queryVersion: (row.query_version ?? 0) as number,
     };
   }
 
