@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildApp } from "../src/app.js";
 import { BATCH, batchQuery, expectError, expectPage, type Params } from "./helpers/api.js";
 import { type Catalog, seedCatalog } from "./helpers/catalog.js";
-import { addInstances, makeTenant, testConfig } from "./helpers/fixtures.js";
+import { addInstances, makeTenant, testConfig, tokenFor } from "./helpers/fixtures.js";
 import { type RefQuery, referencePage, toParams } from "./helpers/reference.js";
 import { STORES } from "./helpers/stores.js";
 
@@ -292,6 +292,14 @@ for (const factory of STORES) {
             expect(body.data.result).toEqual([]);
           }
         }
+        // A member's instance_id is looked up for the permission check first.
+        const member = await tokenFor(ctx.store, catalog.tenant.tenantId, {
+          name: "nul-member",
+          role: "member",
+          project_ids: [catalog.tenant.projects[0]?.project_id as string],
+        });
+        const res = await batchQuery(app, member, "page_no=1&page_size=10&instance_id=a%00");
+        expect(expectPage(res).total_count).toBe(0);
       });
 
       it("counts characters, not UTF-16 units: a 64-emoji name an operator stored is searchable", async () => {

@@ -24,7 +24,11 @@ export async function runBatchQuery(
  * cannot even hold NUL, so the store would fail on it.
  */
 function unmatchable(query: BatchQuery): boolean {
-  return [query.instanceId, query.nameContains, query.poolName].some((v) => v?.includes("\u0000"));
+  return [query.instanceId, query.nameContains, query.poolName].some(holdsNul);
+}
+
+function holdsNul(value: string | undefined): boolean {
+  return value?.includes("\u0000") === true;
 }
 
 /** Tenant admins see the whole tenant; members see the projects granted to them. */
@@ -36,7 +40,8 @@ async function visibilityOf(store: Store, caller: Caller, query: BatchQuery): Pr
       "Insufficient instance permissions: the user has no project grants",
     );
   }
-  if (query.instanceId !== undefined) {
+  // An id holding NUL names no instance (see unmatchable): nothing to look up.
+  if (query.instanceId !== undefined && !holdsNul(query.instanceId)) {
     const projectId = await store.instanceProject(caller.tenantId, query.instanceId);
     if (projectId !== undefined && !caller.projectIds.includes(projectId)) {
       throw new ApiError(
