@@ -228,17 +228,23 @@ export class InstanceQuery {
     let total: number;
     let before = 0;
     let few: number[] | undefined;
+    // Read at most once per query, when a range or a deep page needs them.
+    let sums: DaySums | undefined;
+    const daySums = (within: Scope[]) => {
+      sums ??= this.days(visibility.tenantId, within);
+      return sums;
+    };
     if (scopes && !timed) {
       total = this.countByPlace(visibility.tenantId, params);
     } else if (scopes) {
       before =
         query.createdFrom === undefined
           ? 0
-          : this.rank(visibility.tenantId, scopes, query.createdFrom, false);
+          : this.rank(visibility.tenantId, scopes, daySums(scopes), query.createdFrom, false);
       const through =
         query.createdTo === undefined
           ? this.countByPlace(visibility.tenantId, params)
-          : this.rank(visibility.tenantId, scopes, query.createdTo, true);
+          : this.rank(visibility.tenantId, scopes, daySums(scopes), query.createdTo, true);
       total = Math.max(0, through - before);
     } else {
       // A name needle's matches are found once when they are few: the list gives the count, and
@@ -275,7 +281,7 @@ export class InstanceQuery {
       // The page as a window of the ascending order, located through the time counts.
       const end = desc ? total - offset : Math.min(total, offset + query.pageSize);
       const start = desc ? Math.max(0, end - query.pageSize) : offset;
-      const key = this.locate(visibility.tenantId, scopes, before + start, params);
+      const key = this.locate(visibility.tenantId, scopes, daySums(scopes), before + start, params);
       return {
         total,
         read: { ...from(filter, params, keys, false, key, end - start), reverse: desc },
@@ -356,9 +362,14 @@ export class InstanceQuery {
    * How many rows of the scopes were created before `at` (or at or before it, `inclusive`):
    * whole days before its day from the day sums, then that day's rows through the index.
    */
-  private rank(tenantId: string, scopes: Scope[], at: string, inclusive: boolean): number {
+  private rank(
+    tenantId: string,
+    scopes: Scope[],
+    sums: DaySums,
+    at: string,
+    inclusive: boolean,
+  ): number {
     const day = at.slice(0, 10);
-    const sums = this.days(tenantId, scopes);
     const daysBefore = firstIndex(sums.buckets.length, (i) => (sums.buckets[i] as string) >= day);
     let n = daysBefore === 0 ? 0 : (sums.through[daysBefore - 1] as number);
     for (const scope of scopes) {
@@ -376,8 +387,13 @@ export class InstanceQuery {
    * ascending creation order: the day holding it from the day sums, then a short step through
    * that day's rows in the index.
    */
-  private locate(tenantId: string, scopes: Scope[], position: number, params: Row): unknown[] {
-    const sums = this.days(tenantId, scopes);
+  private locate(
+    tenantId: string,
+    scopes: Scope[],
+    sums: DaySums,
+    position: number,
+    params: Row,
+  ): unknown[] {
     const at = firstIndex(sums.buckets.length, (i) => (sums.through[i] as number) > position);
     if (at === sums.buckets.length) throw new Error("day counts disagree with instance counts");
     const bucket = sums.buckets[at] as string;
