@@ -52,6 +52,29 @@ const USER_SELECT = `SELECT u.user_id, u.tenant_id, u.name, u.role, u.password_h
         WHERE g.tenant_id = u.tenant_id AND g.user_id = u.user_id ORDER BY g.project_id) AS grants
   FROM users u`;
 
+/** The user and tenant facts of a credential (token or access key), joined as `u` and `t`. */
+const PRINCIPAL_COLUMNS = `u.user_id, u.name AS user_name, u.role,
+              t.tenant_id, t.name AS tenant_name, t.deleted_at, t.subscribed, t.rate_limit,
+              (SELECT version FROM tenant_versions v WHERE v.tenant_id = t.tenant_id) AS query_version,
+              ARRAY(SELECT g.project_id FROM user_projects g
+                    WHERE g.tenant_id = u.tenant_id AND g.user_id = u.user_id
+                    ORDER BY g.project_id) AS grants`;
+
+function principalOf(row: Row): Omit<Principal, "tokenId" | "expiresAt" | "revoked"> {
+  return {
+    userId: row.user_id as string,
+    userName: row.user_name as string,
+    role: row.role as Principal["role"],
+    projectIds: row.grants as string[],
+    tenantId: row.tenant_id as string,
+    tenantName: row.tenant_name as string,
+    tenantDeleted: row.deleted_at !== null,
+    subscribed: row.subscribed === true,
+    rateLimit: row.rate_limit as number | null,
+    queryVersion: Number(row.query_version ?? 0),
+  };
+}
+
 export class PostgresStore implements Store {
   readonly dialect = "postgres";
   private readonly settings: PostgresSettings;
@@ -135,12 +158,7 @@ export class PostgresStore implements Store {
 
   async principalByTokenHash(tokenHash: string): Promise<Principal | undefined> {
     const { rows } = await this.query(
-      `SELECT k.token_id, k.expires_at, k.revoked_at, u.user_id, u.name AS user_name, u.role,
-              t.tenant_id, t.name AS tenant_name, t.deleted_at, t.subscribed, t.rate_limit,
-              (SELECT version FROM tenant_versions v WHERE v.tenant_id = t.tenant_id) AS query_version,
-              ARRAY(SELECT g.project_id FROM user_projects g
-                    WHERE g.tenant_id = u.tenant_id AND g.user_id = u.user_id
-                    ORDER BY g.project_id) AS grants
+      `SELECT k.token_id, k.expires_at, k.revoked_at, ${PRINCIPAL_COLUMNS}
        FROM tokens k
        JOIN users u ON u.tenant_id = k.tenant_id AND u.user_id = k.user_id
        JOIN tenants t ON t.tenant_id = u.tenant_id
@@ -153,16 +171,7 @@ export class PostgresStore implements Store {
       tokenId: row.token_id as string,
       expiresAt: row.expires_at as string,
       revoked: row.revoked_at !== null,
-      userId: row.user_id as string,
-      userName: row.user_name as string,
-      role: row.role as Principal["role"],
-      projectIds: row.grants as string[],
-      tenantId: row.tenant_id as string,
-      tenantName: row.tenant_name as string,
-      tenantDeleted: row.deleted_at !== null,
-      subscribed: row.subscribed === true,
-      rateLimit: row.rate_limit as number | null,
-      queryVersion: Number(row.query_version ?? 0),
+      ...principalOf(row),
     };
   }
 
@@ -419,12 +428,7 @@ export class PostgresStore implements Store {
 
   async principalByAccessKey(accessKey: string): Promise<AccessKeyPrincipal | undefined> {
     const { rows } = await this.query(
-      `SELECT a.access_key, a.secret_sealed, a.revoked_at, u.user_id, u.name AS user_name, u.role,
-              t.tenant_id, t.name AS tenant_name, t.deleted_at, t.subscribed, t.rate_limit,
-              (SELECT version FROM tenant_versions v WHERE v.tenant_id = t.tenant_id) AS query_version,
-              ARRAY(SELECT g.project_id FROM user_projects g
-                    WHERE g.tenant_id = u.tenant_id AND g.user_id = u.user_id
-                    ORDER BY g.project_id) AS grants
+      `SELECT a.access_key, a.secret_sealed, a.revoked_at, ${PRINCIPAL_COLUMNS}
        FROM access_keys a
        JOIN users u ON u.tenant_id = a.tenant_id AND u.user_id = a.user_id
        JOIN tenants t ON t.tenant_id = u.tenant_id
@@ -437,16 +441,7 @@ export class PostgresStore implements Store {
       accessKey: row.access_key as string,
       secretSealed: row.secret_sealed as string,
       revoked: row.revoked_at !== null,
-      userId: row.user_id as string,
-      userName: row.user_name as string,
-      role: row.role as Principal["role"],
-      projectIds: row.grants as string[],
-      tenantId: row.tenant_id as string,
-      tenantName: row.tenant_name as string,
-      tenantDeleted: row.deleted_at !== null,
-      subscribed: row.subscribed === true,
-      rateLimit: row.rate_limit as number | null,
-      queryVersion: Number(row.query_version ?? 0),
+      ...principalOf(row),
     };
   }
 

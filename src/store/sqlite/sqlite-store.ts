@@ -63,6 +63,27 @@ const INSTANCE_COLUMNS = [
   "updated_at",
 ] as const;
 
+/** The user and tenant facts of a credential (token or access key), joined as `u` and `t`. */
+const PRINCIPAL_COLUMNS = `u.user_id, u.name AS user_name, u.role,
+             t.tenant_id, t.name AS tenant_name, t.deleted_at, t.subscribed, t.rate_limit,
+             (SELECT version FROM tenant_versions v WHERE v.tenant_id = t.tenant_id) AS query_version,
+             (SELECT json_group_array(project_id) FROM user_projects g WHERE g.user_id = u.user_id) AS grants`;
+
+function principalOf(row: Row): Omit<Principal, "tokenId" | "expiresAt" | "revoked"> {
+  return {
+    userId: row.user_id as string,
+    userName: row.user_name as string,
+    role: row.role as Principal["role"],
+    projectIds: JSON.parse(row.grants as string) as string[],
+    tenantId: row.tenant_id as string,
+    tenantName: row.tenant_name as string,
+    tenantDeleted: row.deleted_at !== null,
+    subscribed: row.subscribed === 1,
+    rateLimit: row.rate_limit as number | null,
+    queryVersion: (row.query_version ?? 0) as number,
+  };
+}
+
 export class SqliteStore implements Store {
   readonly dialect = "sqlite";
   private readonly db: Database.Database;
@@ -127,10 +148,7 @@ export class SqliteStore implements Store {
 
   async principalByTokenHash(tokenHash: string): Promise<Principal | undefined> {
     const row = this.sql(`
-      SELECT k.token_id, k.expires_at, k.revoked_at, u.user_id, u.name AS user_name, u.role,
-             t.tenant_id, t.name AS tenant_name, t.deleted_at, t.subscribed, t.rate_limit,
-             (SELECT version FROM tenant_versions v WHERE v.tenant_id = t.tenant_id) AS query_version,
-             (SELECT json_group_array(project_id) FROM user_projects g WHERE g.user_id = u.user_id) AS grants
+      SELECT k.token_id, k.expires_at, k.revoked_at, ${PRINCIPAL_COLUMNS}
       FROM tokens k JOIN users u ON u.user_id = k.user_id JOIN tenants t ON t.tenant_id = u.tenant_id
       WHERE k.token_hash = ?`).get(tokenHash) as Row | undefined;
     if (!row) return undefined;
@@ -138,16 +156,7 @@ export class SqliteStore implements Store {
       tokenId: row.token_id as string,
       expiresAt: row.expires_at as string,
       revoked: row.revoked_at !== null,
-      userId: row.user_id as string,
-      userName: row.user_name as string,
-      role: row.role as Principal["role"],
-      projectIds: JSON.parse(row.grants as string) as string[],
-      tenantId: row.tenant_id as string,
-      tenantName: row.tenant_name as string,
-      tenantDeleted: row.deleted_at !== null,
-      subscribed: row.subscribed === 1,
-      rateLimit: row.rate_limit as number | null,
-      queryVersion: (row.query_version ?? 0) as number,
+      ...principalOf(row),
     };
   }
 
@@ -370,10 +379,7 @@ export class SqliteStore implements Store {
 
   async principalByAccessKey(accessKey: string): Promise<AccessKeyPrincipal | undefined> {
     const row = this.sql(`
-      SELECT a.access_key, a.secret_sealed, a.revoked_at, u.user_id, u.name AS user_name, u.role,
-             t.tenant_id, t.name AS tenant_name, t.deleted_at, t.subscribed, t.rate_limit,
-             (SELECT version FROM tenant_versions v WHERE v.tenant_id = t.tenant_id) AS query_version,
-             (SELECT json_group_array(project_id) FROM user_projects g WHERE g.user_id = u.user_id) AS grants
+      SELECT a.access_key, a.secret_sealed, a.revoked_at, ${PRINCIPAL_COLUMNS}
       FROM access_keys a JOIN users u ON u.user_id = a.user_id JOIN tenants t ON t.tenant_id = u.tenant_id
       WHERE a.access_key = ?`).get(accessKey) as Row | undefined;
     if (!row) return undefined;
@@ -381,16 +387,7 @@ export class SqliteStore implements Store {
       accessKey: row.access_key as string,
       secretSealed: row.secret_sealed as string,
       revoked: row.revoked_at !== null,
-      userId: row.user_id as string,
-      userName: row.user_name as string,
-      role: row.role as Principal["role"],
-      projectIds: JSON.parse(row.grants as string) as string[],
-      tenantId: row.tenant_id as string,
-      tenantName: row.tenant_name as string,
-      tenantDeleted: row.deleted_at !== null,
-      subscribed: row.subscribed === 1,
-      rateLimit: row.rate_limit as number | null,
-      queryVersion: (row.query_version ?? 0) as number,
+      ...principalOf(row),
     };
   }
 
