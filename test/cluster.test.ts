@@ -8,35 +8,14 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import http from "node:http";
-import net from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CLI, cleanEnv, scratch } from "./helpers/cli.js";
+import { hasRedis, REDIS_URL } from "./helpers/redis.js";
 
 const ADMIN_KEY = "cluster-test-admin-key-0123456789";
-const REDIS_PORT = 6379;
 const RATE = 20;
 
-const redisUp = await reachable(REDIS_PORT);
-if (!redisUp) {
-  if (process.env.CI === "true")
-    throw new Error(`Redis at 127.0.0.1:${REDIS_PORT} is required under CI=true`);
-  console.warn(
-    `[tests] Redis at 127.0.0.1:${REDIS_PORT} is unreachable: skipping the cluster-with-Redis test`,
-  );
-}
-
-function reachable(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = net.connect(port, "127.0.0.1");
-    socket.setTimeout(1000, () => socket.destroy());
-    socket.on("connect", () => {
-      socket.end();
-      resolve(true);
-    });
-    socket.on("error", () => resolve(false));
-    socket.on("close", () => resolve(false));
-  });
-}
+const redisUp = await hasRedis("the cluster-with-Redis test");
 
 interface Cluster {
   child: ChildProcess;
@@ -493,7 +472,7 @@ describe("serve --workers 2", () => {
 describe.runIf(redisUp)("serve --workers 2 with REDIS_URL", () => {
   it("shares a tenant's rate limit between the workers through Redis", async () => {
     const cluster = await startCluster(`${tmp.dir}/redis.db`, {
-      REDIS_URL: `redis://127.0.0.1:${REDIS_PORT}`,
+      REDIS_URL,
     });
     const result = await burst(cluster);
     expect(result.pids.size).toBe(2);

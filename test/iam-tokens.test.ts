@@ -4,7 +4,6 @@
  * same 401; repeated failures per account or per address are refused (429 + Retry-After) before
  * a password is checked; malformed bodies are 400s naming the field.
  */
-import net from "node:net";
 import type { FastifyInstance, LightMyRequestResponse } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildApp } from "../src/app.js";
@@ -13,6 +12,7 @@ import { deleteTenant, updateTenant } from "../src/operator/tenants.js";
 import { createUser } from "../src/operator/users.js";
 import { BATCH, batchQuery, expectError, expectPage, logCollector } from "./helpers/api.js";
 import { makeTenant, testConfig } from "./helpers/fixtures.js";
+import { hasRedis, REDIS_URL } from "./helpers/redis.js";
 import { STORES, sqlite } from "./helpers/stores.js";
 
 const PASSWORD = "correct horse battery staple";
@@ -396,22 +396,7 @@ for (const factory of STORES) {
   });
 }
 
-const REDIS = { host: "127.0.0.1", port: 6379 };
-const redisUp = await new Promise<boolean>((resolve) => {
-  const socket = net.connect(REDIS.port, REDIS.host);
-  socket.setTimeout(1000, () => socket.destroy());
-  socket.on("connect", () => {
-    socket.end();
-    resolve(true);
-  });
-  socket.on("error", () => resolve(false));
-  socket.on("close", () => resolve(false));
-});
-if (!redisUp) {
-  const why = `Redis at ${REDIS.host}:${REDIS.port} is unreachable`;
-  if (process.env.CI === "true") throw new Error(`${why}: required under CI=true`);
-  console.warn(`[tests] ${why}: skipping login throttling across replicas`);
-}
+const redisUp = await hasRedis("login throttling across replicas");
 
 describe.runIf(redisUp)("login throttling across replicas (REDIS_URL)", () => {
   let ctx: Awaited<ReturnType<typeof sqlite.create>>;
@@ -429,7 +414,7 @@ describe.runIf(redisUp)("login throttling across replicas (REDIS_URL)", () => {
     });
     for (let i = 0; i < 2; i++) {
       const app = await buildApp({
-        config: testConfig({ redisUrl: `redis://${REDIS.host}:${REDIS.port}` }),
+        config: testConfig({ redisUrl: REDIS_URL }),
         store: ctx.store,
       });
       // The first tenant request waits for the replica's Redis connection.

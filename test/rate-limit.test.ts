@@ -3,42 +3,20 @@
  * N requests/s together allow N; without it (or with Redis down) each counts on its own and the
  * service keeps answering. Redis is reached through a TCP proxy so it can be taken away.
  */
-import net from "node:net";
 import { Writable } from "node:stream";
 import type { FastifyInstance } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildApp } from "../src/app.js";
 import type { Config } from "../src/config.js";
 import { makeTenant, testConfig } from "./helpers/fixtures.js";
+import { hasRedis, REDIS_HOST, REDIS_PORT } from "./helpers/redis.js";
 import { sqlite } from "./helpers/stores.js";
 import { startTcpProxy, type TcpProxy } from "./helpers/tcp-proxy.js";
 
-const REDIS_HOST = "127.0.0.1";
-const REDIS_PORT = 6379;
 const RATE = 20;
 const UNREACHABLE = "Redis is unreachable";
 
-const redisUp = await reachable(REDIS_PORT);
-if (!redisUp) {
-  if (process.env.CI === "true")
-    throw new Error(`Redis at ${REDIS_HOST}:${REDIS_PORT} is required under CI=true`);
-  console.warn(
-    `[tests] Redis at ${REDIS_HOST}:${REDIS_PORT} is unreachable: skipping the shared rate-limit tests`,
-  );
-}
-
-function reachable(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = net.connect(port, REDIS_HOST);
-    socket.setTimeout(1000, () => socket.destroy());
-    socket.on("connect", () => {
-      socket.end();
-      resolve(true);
-    });
-    socket.on("error", () => resolve(false));
-    socket.on("close", () => resolve(false));
-  });
-}
+const redisUp = await hasRedis("the shared rate-limit tests");
 
 class LogLines extends Writable {
   readonly lines: Record<string, unknown>[] = [];
