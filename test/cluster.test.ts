@@ -189,6 +189,18 @@ async function answeredBy(cluster: Cluster, answers: Answer[]): Promise<number[]
   return answers.map((a) => pidOf(a) as number);
 }
 
+/** A tenant and its project "p0", made through the admin API. */
+async function tenantWithProject(cluster: Cluster, name: string) {
+  const tenant = await admin<{ tenant_id: string }>(cluster, "POST", "/tenants", { name });
+  const project = await admin<{ project_id: string }>(
+    cluster,
+    "POST",
+    `/tenants/${tenant.tenant_id}/projects`,
+    { name: "p0" },
+  );
+  return { tenant, project };
+}
+
 /** A tenant made through the admin API, limited to RATE req/s, with an admin and a token. */
 async function limitedTenant(cluster: Cluster): Promise<string> {
   const name = `limited-${Math.random().toString(36).slice(2, 8)}`;
@@ -330,15 +342,7 @@ describe("serve --workers 2", () => {
   });
 
   it("imports through one worker while both answer queries, and both see all of it", async () => {
-    const tenant = await admin<{ tenant_id: string }>(cluster, "POST", "/tenants", {
-      name: "imported",
-    });
-    const project = await admin<{ project_id: string }>(
-      cluster,
-      "POST",
-      `/tenants/${tenant.tenant_id}/projects`,
-      { name: "p0" },
-    );
+    const { tenant, project } = await tenantWithProject(cluster, "imported");
     const { user_id } = await admin<{ user_id: string }>(
       cluster,
       "POST",
@@ -414,15 +418,7 @@ describe("serve --workers 2", () => {
   it("SIGTERM: a request in flight is finished, then every process exits, the primary with 0", async () => {
     const workers = workerPids(cluster.child.pid as number);
     expect(workers).toHaveLength(2);
-    const tenant = await admin<{ tenant_id: string }>(cluster, "POST", "/tenants", {
-      name: "in-flight",
-    });
-    const project = await admin<{ project_id: string }>(
-      cluster,
-      "POST",
-      `/tenants/${tenant.tenant_id}/projects`,
-      { name: "p0" },
-    );
+    const { tenant, project } = await tenantWithProject(cluster, "in-flight");
     const record = (i: number) =>
       `${JSON.stringify({
         instance_id: `Fly${String(i).padStart(5, "0")}`,
