@@ -9,7 +9,8 @@ import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { encodeRows } from "../src/http/page-json.js";
 import type { BatchQuery, SceneTag } from "../src/instances/model.js";
-import type { ImportBatch, Store, StoredInstance } from "../src/store/types.js";
+import type { Store, StoredInstance } from "../src/store/types.js";
+import { importStored } from "./helpers/fixtures.js";
 import { STORES } from "./helpers/stores.js";
 
 const SPECIAL = [
@@ -128,15 +129,8 @@ for (const factory of STORES) {
         });
       }
       const rows = stored(fc.sample(row, { numRuns: 1500, seed: 11 }));
-      async function* batches(): AsyncGenerator<ImportBatch> {
-        yield {
-          pools: POOLS.map((p) => ({ ...p, tenant_id: TENANT })),
-          instances: rows,
-          positions: rows.map((_, i) => `index ${i}`),
-          generated: rows.map(() => false),
-        };
-      }
-      await store.importInstances(TENANT, batches());
+      const pools = POOLS.map((p) => ({ ...p, tenant_id: TENANT }));
+      await importStored(store, TENANT, pools, rows);
     }, 60_000);
     afterAll(async () => {
       await ctx?.dispose();

@@ -10,8 +10,14 @@ import { importInstances, type RawRecord } from "../src/operator/import/import-i
 import { openStore } from "../src/store/create-store.js";
 import { migrations } from "../src/store/postgres/migrations.js";
 import { PostgresStore } from "../src/store/postgres/postgres-store.js";
-import type { ImportBatch, Store, StoredInstance } from "../src/store/types.js";
-import { addInstances, makeTenant, type TenantFixture, tokenFor } from "./helpers/fixtures.js";
+import type { Store, StoredInstance } from "../src/store/types.js";
+import {
+  addInstances,
+  importStored,
+  makeTenant,
+  type TenantFixture,
+  tokenFor,
+} from "./helpers/fixtures.js";
 import {
   adminQuery,
   freshPostgresUrl,
@@ -312,15 +318,8 @@ async function seed(store: Store, names: string[]): Promise<void> {
     await store.createProject({ project_id, tenant_id: TENANT, name: `p${i}` });
   }
   const rows = instances(names);
-  async function* batches(): AsyncGenerator<ImportBatch> {
-    yield {
-      pools: POOLS.map((p) => ({ ...p, tenant_id: TENANT })),
-      instances: rows,
-      positions: rows.map((_, i) => `index ${i}`),
-      generated: rows.map(() => false),
-    };
-  }
-  await store.importInstances(TENANT, batches());
+  const pools = POOLS.map((p) => ({ ...p, tenant_id: TENANT }));
+  await importStored(store, TENANT, pools, rows);
 }
 
 describe.runIf(POSTGRES_URL)("PostgreSQL answers exactly like SQLite on the same data", () => {

@@ -8,7 +8,7 @@ import { importInstances, type RawRecord } from "../../src/operator/import/impor
 import { createPool, createProject } from "../../src/operator/projects.js";
 import { createTenant } from "../../src/operator/tenants.js";
 import { createUser, issueToken } from "../../src/operator/users.js";
-import type { Store } from "../../src/store/types.js";
+import type { ImportBatch, Pool, Store, StoredInstance } from "../../src/store/types.js";
 
 export function testConfig(overrides: Partial<Config> = {}): Config {
   return { ...loadConfig({ LOG_LEVEL: "silent" }), ...overrides };
@@ -56,3 +56,21 @@ export async function addInstances(
 }
 
 export const readable = (text: string) => Readable.from([Buffer.from(text)]);
+
+/** Stores rows as they are, in one batch of the store's own import (no operator checks). */
+export async function importStored(
+  store: Store,
+  tenantId: string,
+  pools: Pool[],
+  instances: StoredInstance[],
+): Promise<void> {
+  async function* batches(): AsyncGenerator<ImportBatch> {
+    yield {
+      pools,
+      instances,
+      positions: instances.map((_, i) => `index ${i}`),
+      generated: instances.map(() => false),
+    };
+  }
+  await store.importInstances(tenantId, batches());
+}
