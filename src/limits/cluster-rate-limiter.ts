@@ -17,6 +17,7 @@ import {
 import {
   type CounterOptions,
   decide,
+  perRate,
   type RateDecision,
   type RateLimiter,
 } from "./rate-limiter.js";
@@ -108,16 +109,9 @@ export class ClusterRateLimiter implements RateLimiter {
   constructor(private readonly log: LimiterLog) {}
 
   async consume(key: string, perWindow: number, windowSeconds = 1): Promise<RateDecision> {
-    const rate = `${perWindow}/${windowSeconds}`;
-    let counter = this.byRate.get(rate);
-    if (!counter) {
-      counter = this.counter({
-        keyPrefix: `rate:${rate}`,
-        points: perWindow,
-        duration: windowSeconds,
-      });
-      this.byRate.set(rate, counter);
-    }
+    const counter = perRate(this.byRate, perWindow, windowSeconds, (rate) =>
+      this.counter({ keyPrefix: `rate:${rate}`, points: perWindow, duration: windowSeconds }),
+    );
     return decide(counter.consume(key));
   }
 

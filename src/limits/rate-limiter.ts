@@ -36,18 +36,37 @@ export class MemoryRateLimiter implements RateLimiter {
   private readonly byRate = new Map<string, RateLimiterMemory>();
 
   async consume(key: string, perWindow: number, windowSeconds = 1): Promise<RateDecision> {
-    const rate = `${perWindow}/${windowSeconds}`;
-    let limiter = this.byRate.get(rate);
-    if (!limiter) {
-      limiter = new RateLimiterMemory({ points: perWindow, duration: windowSeconds });
-      this.byRate.set(rate, limiter);
-    }
+    const limiter = perRate(
+      this.byRate,
+      perWindow,
+      windowSeconds,
+      () => new RateLimiterMemory({ points: perWindow, duration: windowSeconds }),
+    );
     return decide(limiter.consume(key));
   }
 
   counter(options: CounterOptions): RateLimiterAbstract {
     return new RateLimiterMemory(options);
   }
+}
+
+/**
+ * The counter of one rate (`perWindow` per `windowSeconds`), made by `make` on its first use:
+ * every key (tenant) with the same rate shares it, under its own name.
+ */
+export function perRate<T>(
+  byRate: Map<string, T>,
+  perWindow: number,
+  windowSeconds: number,
+  make: (rate: string) => T,
+): T {
+  const rate = `${perWindow}/${windowSeconds}`;
+  let counter = byRate.get(rate);
+  if (!counter) {
+    counter = make(rate);
+    byRate.set(rate, counter);
+  }
+  return counter;
 }
 
 /** A consume's outcome: refused with its wait, or allowed; anything else is a real error. */

@@ -11,6 +11,7 @@ import { RateLimiterMemory, RateLimiterRedis, type RateLimiterRes } from "rate-l
 import {
   type CounterOptions,
   decide,
+  perRate,
   type RateDecision,
   type RateLimiter,
 } from "./rate-limiter.js";
@@ -100,23 +101,23 @@ export class RedisRateLimiter implements RateLimiter {
   }
 
   private limiter(perWindow: number, windowSeconds: number): RateLimiterRedis {
-    const rate = `${perWindow}/${windowSeconds}`;
-    let limiter = this.byRate.get(rate);
-    if (!limiter) {
-      limiter = new RateLimiterRedis({
-        storeClient: this.redis,
-        keyPrefix: `${this.keyPrefix}:${rate}`,
-        points: perWindow,
-        duration: windowSeconds,
-        rejectIfRedisNotReady: true,
-        // A key over its limit is refused from memory until its window ends: a flooding tenant
-        // costs no Redis round trips.
-        inMemoryBlockOnConsumed: perWindow + 1,
-        insuranceLimiter: new Insurance({ points: perWindow, duration: windowSeconds }),
-      });
-      this.byRate.set(rate, limiter);
-    }
-    return limiter;
+    return perRate(
+      this.byRate,
+      perWindow,
+      windowSeconds,
+      (rate) =>
+        new RateLimiterRedis({
+          storeClient: this.redis,
+          keyPrefix: `${this.keyPrefix}:${rate}`,
+          points: perWindow,
+          duration: windowSeconds,
+          rejectIfRedisNotReady: true,
+          // A key over its limit is refused from memory until its window ends: a flooding tenant
+          // costs no Redis round trips.
+          inMemoryBlockOnConsumed: perWindow + 1,
+          insuranceLimiter: new Insurance({ points: perWindow, duration: windowSeconds }),
+        }),
+    );
   }
 
   private markDegraded(reason: string): void {
