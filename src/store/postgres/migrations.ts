@@ -440,4 +440,72 @@ export const migrations: Migration[] = [
         ADD PRIMARY KEY (tenant_id, scope, day);
     `,
   },
+  {
+    version: 7,
+    name: "auth-versions",
+    // As SQLite's migration 7: a number per tenant, bumped in the writer's own transaction by
+    // every change to what a token's principal is built from (its token, user, grants and the
+    // tenant row), so a replica may keep a principal for as long as the number reads the same
+    // (src/store/principal-cache.ts). One bump per statement and tenant. Issuing a token
+    // inserts a row no replica holds, so it bumps nothing.
+    up: `
+      CREATE TABLE auth_versions (
+        tenant_id  text COLLATE "C" PRIMARY KEY,
+        version    bigint NOT NULL
+      );
+      CREATE FUNCTION auth_versions_added() RETURNS trigger LANGUAGE plpgsql
+        SET search_path FROM CURRENT AS $$
+      BEGIN
+        INSERT INTO auth_versions AS v (tenant_id, version)
+          SELECT DISTINCT tenant_id, 1 FROM added ORDER BY 1
+          ON CONFLICT (tenant_id) DO UPDATE SET version = v.version + 1;
+        RETURN NULL;
+      END $$;
+      CREATE FUNCTION auth_versions_removed() RETURNS trigger LANGUAGE plpgsql
+        SET search_path FROM CURRENT AS $$
+      BEGIN
+        INSERT INTO auth_versions AS v (tenant_id, version)
+          SELECT DISTINCT tenant_id, 1 FROM removed ORDER BY 1
+          ON CONFLICT (tenant_id) DO UPDATE SET version = v.version + 1;
+        RETURN NULL;
+      END $$;
+      CREATE FUNCTION auth_versions_changed() RETURNS trigger LANGUAGE plpgsql
+        SET search_path FROM CURRENT AS $$
+      BEGIN
+        INSERT INTO auth_versions AS v (tenant_id, version)
+          SELECT tenant_id, 1 FROM (SELECT tenant_id FROM added UNION SELECT tenant_id FROM removed) t
+          ORDER BY 1
+          ON CONFLICT (tenant_id) DO UPDATE SET version = v.version + 1;
+        RETURN NULL;
+      END $$;
+      ${["tokens", "users", "tenants", "user_projects"]
+        .map(
+          (table) => `
+      CREATE TRIGGER ${table}_auth_removed AFTER DELETE ON ${table}
+        REFERENCING OLD TABLE AS removed
+        FOR EACH STATEMENT EXECUTE FUNCTION auth_versions_removed();
+      CREATE TRIGGER ${table}_auth_changed AFTER UPDATE ON ${table}
+        REFERENCING OLD TABLE AS removed NEW TABLE AS added
+        FOR EACH STATEMENT EXECUTE FUNCTION auth_versions_changed();`,
+        )
+        .join("")}
+      CREATE TRIGGER user_projects_auth_added AFTER INSERT ON user_projects
+        REFERENCING NEW TABLE AS added
+        FOR EACH STATEMENT EXECUTE FUNCTION auth_versions_added();
+    `,
+    down: `
+      ${["tokens", "users", "tenants", "user_projects"]
+        .map(
+          (table) => `
+      DROP TRIGGER ${table}_auth_removed ON ${table};
+      DROP TRIGGER ${table}_auth_changed ON ${table};`,
+        )
+        .join("")}
+      DROP TRIGGER user_projects_auth_added ON user_projects;
+      DROP FUNCTION auth_versions_changed();
+      DROP FUNCTION auth_versions_removed();
+      DROP FUNCTION auth_versions_added();
+      DROP TABLE auth_versions;
+    `,
+  },
 ];

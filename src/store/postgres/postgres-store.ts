@@ -15,6 +15,7 @@ import {
   type Visibility,
   type WireInstance,
 } from "../../instances/model.js";
+import { PrincipalCache, type TenantVersions } from "../principal-cache.js";
 import type {
   AccessKeyPrincipal,
   AccessKeyRecord,
@@ -31,6 +32,7 @@ import type {
   User,
   UserPatch,
 } from "../types.js";
+import { BatchedRead } from "./batched-read.js";
 import { type PostgresSettings, postgresSettings } from "./connection.js";
 import { INSTANCE_COLUMNS, insertInstances } from "./insert-instances.js";
 import { type PageStatement, pageStatement, SORT_PREFIX } from "./instance-query.js";
@@ -56,6 +58,7 @@ const USER_SELECT = `SELECT u.user_id, u.tenant_id, u.name, u.role, u.password_h
 const PRINCIPAL_COLUMNS = `u.user_id, u.name AS user_name, u.role,
               t.tenant_id, t.name AS tenant_name, t.deleted_at, t.subscribed, t.rate_limit,
               (SELECT version FROM tenant_versions v WHERE v.tenant_id = t.tenant_id) AS query_version,
+              (SELECT version FROM auth_versions a WHERE a.tenant_id = t.tenant_id) AS auth_version,
               ARRAY(SELECT g.project_id FROM user_projects g
                     WHERE g.tenant_id = u.tenant_id AND g.user_id = u.user_id
                     ORDER BY g.project_id) AS grants`;
@@ -80,6 +83,9 @@ export class PostgresStore implements Store {
   private readonly settings: PostgresSettings;
   private readonly pool: pg.Pool;
   private readonly statementNames = new Map<string, string>();
+  private readonly principals = new PrincipalCache();
+  /** Read by every request with a held principal, so shared by those that arrive together. */
+  private readonly versions = new BatchedRead((tenantIds) => this.readVersions(tenantIds));
   private closed = false;
 
   constructor(databaseUrl: string) {
@@ -157,22 +163,45 @@ export class PostgresStore implements Store {
   // ---- the tenant API ----------------------------------------------------------------------
 
   async principalByTokenHash(tokenHash: string): Promise<Principal | undefined> {
-    const { rows } = await this.query(
-      `SELECT k.token_id, k.expires_at, k.revoked_at, ${PRINCIPAL_COLUMNS}
-       FROM tokens k
-       JOIN users u ON u.tenant_id = k.tenant_id AND u.user_id = k.user_id
-       JOIN tenants t ON t.tenant_id = u.tenant_id
-       WHERE k.token_hash = $1`,
-      [tokenHash],
+    return this.principals.get(
+      tokenHash,
+      (tenantId) => this.versions.load(tenantId),
+      async () => {
+        const { rows } = await this.query(
+          `SELECT k.token_id, k.expires_at, k.revoked_at, ${PRINCIPAL_COLUMNS}
+           FROM tokens k
+           JOIN users u ON u.tenant_id = k.tenant_id AND u.user_id = k.user_id
+           JOIN tenants t ON t.tenant_id = u.tenant_id
+           WHERE k.token_hash = $1`,
+          [tokenHash],
+        );
+        const row = rows[0];
+        if (!row) return undefined;
+        const principal: Principal = {
+          tokenId: row.token_id as string,
+          expiresAt: row.expires_at as string,
+          revoked: row.revoked_at !== null,
+          ...principalOf(row),
+        };
+        return { authVersion: Number(row.auth_version ?? 0), principal };
+      },
     );
-    const row = rows[0];
-    if (!row) return undefined;
-    return {
-      tokenId: row.token_id as string,
-      expiresAt: row.expires_at as string,
-      revoked: row.revoked_at !== null,
-      ...principalOf(row),
-    };
+  }
+
+  /** Tenants' auth and query versions, one statement for every tenant asked for at once. */
+  private async readVersions(tenantIds: string[]): Promise<Map<string, TenantVersions>> {
+    const { rows } = await this.query(
+      `SELECT 'auth' AS kind, tenant_id, version FROM auth_versions WHERE tenant_id = ANY($1)
+       UNION ALL
+       SELECT 'query', tenant_id, version FROM tenant_versions WHERE tenant_id = ANY($1)`,
+      [tenantIds],
+    );
+    const versions = new Map(tenantIds.map((id) => [id, { auth: 0, query: 0 }]));
+    for (const row of rows) {
+      const held = versions.get(row.tenant_id as string);
+      if (held) held[row.kind as keyof TenantVersions] = Number(row.version);
+    }
+    return versions;
   }
 
   async queryInstances(visibility: Visibility, query: BatchQuery): Promise<InstancePage> {

@@ -94,6 +94,14 @@ const BULK_AWARE_TRIGGERS = `
       END;
 `;
 
+/** Bumps a tenant's auth version (migration 7); `tenant` is an SQL expression. */
+const bumpAuth = (tenant: string) => `INSERT INTO auth_versions (tenant_id, version)
+          SELECT ${tenant}, 1 WHERE ${tenant} IS NOT NULL
+          ON CONFLICT DO UPDATE SET version = version + 1;`;
+/** The tenant of a token's user. */
+const tokenTenant = (row: "old" | "new") =>
+  `(SELECT tenant_id FROM users WHERE user_id = ${row}.user_id)`;
+
 export const migrations: Migration[] = [
   {
     version: 1,
@@ -549,6 +557,64 @@ ${BULK_AWARE_TRIGGERS}
       ALTER TABLE instances DROP COLUMN wire_head;
       ALTER TABLE instances DROP COLUMN wire_tail;
       ${BULK_AWARE_TRIGGERS}
+    `,
+  },
+  {
+    version: 7,
+    name: "auth-versions",
+    // A number per tenant, bumped in the writer's own transaction by every change to what a
+    // token's principal is built from: its token row (revoked), its user (role), the user's
+    // grants, and the tenant row (deleted, subscribed, rate limit). The server holds principals
+    // and re-reads only this number per request (src/store/principal-cache.ts). Issuing a token
+    // inserts a row no one holds, so it bumps nothing.
+    up: `
+      CREATE TABLE auth_versions (
+        tenant_id  TEXT PRIMARY KEY,
+        version    INTEGER NOT NULL
+      ) WITHOUT ROWID;
+      CREATE TRIGGER tokens_auth_updated AFTER UPDATE ON tokens BEGIN
+        ${bumpAuth(tokenTenant("old"))}
+        ${bumpAuth(tokenTenant("new"))}
+      END;
+      CREATE TRIGGER tokens_auth_deleted AFTER DELETE ON tokens BEGIN
+        ${bumpAuth(tokenTenant("old"))}
+      END;
+      CREATE TRIGGER users_auth_updated AFTER UPDATE ON users BEGIN
+        ${bumpAuth("old.tenant_id")}
+        ${bumpAuth("new.tenant_id")}
+      END;
+      CREATE TRIGGER users_auth_deleted AFTER DELETE ON users BEGIN
+        ${bumpAuth("old.tenant_id")}
+      END;
+      CREATE TRIGGER tenants_auth_updated AFTER UPDATE ON tenants BEGIN
+        ${bumpAuth("old.tenant_id")}
+        ${bumpAuth("new.tenant_id")}
+      END;
+      CREATE TRIGGER tenants_auth_deleted AFTER DELETE ON tenants BEGIN
+        ${bumpAuth("old.tenant_id")}
+      END;
+      CREATE TRIGGER grants_auth_inserted AFTER INSERT ON user_projects BEGIN
+        ${bumpAuth("new.tenant_id")}
+      END;
+      CREATE TRIGGER grants_auth_updated AFTER UPDATE ON user_projects BEGIN
+        ${bumpAuth("old.tenant_id")}
+        ${bumpAuth("new.tenant_id")}
+      END;
+      CREATE TRIGGER grants_auth_deleted AFTER DELETE ON user_projects BEGIN
+        ${bumpAuth("old.tenant_id")}
+      END;
+    `,
+    down: `
+      DROP TRIGGER tokens_auth_updated;
+      DROP TRIGGER tokens_auth_deleted;
+      DROP TRIGGER users_auth_updated;
+      DROP TRIGGER users_auth_deleted;
+      DROP TRIGGER tenants_auth_updated;
+      DROP TRIGGER tenants_auth_deleted;
+      DROP TRIGGER grants_auth_inserted;
+      DROP TRIGGER grants_auth_updated;
+      DROP TRIGGER grants_auth_deleted;
+      DROP TABLE auth_versions;
     `,
   },
 ];

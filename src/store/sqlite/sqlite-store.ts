@@ -12,6 +12,7 @@ import {
   type InstancePage,
   type Visibility,
 } from "../../instances/model.js";
+import { PrincipalCache } from "../principal-cache.js";
 import type {
   AccessKeyPrincipal,
   AccessKeyRecord,
@@ -67,6 +68,7 @@ const INSTANCE_COLUMNS = [
 const PRINCIPAL_COLUMNS = `u.user_id, u.name AS user_name, u.role,
              t.tenant_id, t.name AS tenant_name, t.deleted_at, t.subscribed, t.rate_limit,
              (SELECT version FROM tenant_versions v WHERE v.tenant_id = t.tenant_id) AS query_version,
+             (SELECT version FROM auth_versions a WHERE a.tenant_id = t.tenant_id) AS auth_version,
              (SELECT json_group_array(project_id) FROM user_projects g WHERE g.user_id = u.user_id) AS grants`;
 
 function principalOf(row: Row): Omit<Principal, "tokenId" | "expiresAt" | "revoked"> {
@@ -89,6 +91,7 @@ export class SqliteStore implements Store {
   private readonly db: Database.Database;
   private readonly instances: InstanceQuery;
   private readonly statements = new Map<string, Database.Statement>();
+  private readonly principals = new PrincipalCache();
 
   constructor(private readonly filename: string) {
     this.db = SqliteStore.open(filename);
@@ -147,17 +150,32 @@ export class SqliteStore implements Store {
   // ---- the tenant API ----------------------------------------------------------------------
 
   async principalByTokenHash(tokenHash: string): Promise<Principal | undefined> {
-    const row = this.sql(`
-      SELECT k.token_id, k.expires_at, k.revoked_at, ${PRINCIPAL_COLUMNS}
-      FROM tokens k JOIN users u ON u.user_id = k.user_id JOIN tenants t ON t.tenant_id = u.tenant_id
-      WHERE k.token_hash = ?`).get(tokenHash) as Row | undefined;
-    if (!row) return undefined;
-    return {
-      tokenId: row.token_id as string,
-      expiresAt: row.expires_at as string,
-      revoked: row.revoked_at !== null,
-      ...principalOf(row),
-    };
+    return this.principals.get(
+      tokenHash,
+      (tenantId) => {
+        const [auth, query] = this.sql(`SELECT
+            (SELECT version FROM auth_versions WHERE tenant_id = @tenant),
+            (SELECT version FROM tenant_versions WHERE tenant_id = @tenant)`)
+          .raw()
+          .get({ tenant: tenantId }) as [number | null, number | null];
+        return { auth: auth ?? 0, query: query ?? 0 };
+      },
+      async () => {
+        const row = this.sql(`
+          SELECT k.token_id, k.expires_at, k.revoked_at, ${PRINCIPAL_COLUMNS}
+          FROM tokens k JOIN users u ON u.user_id = k.user_id
+            JOIN tenants t ON t.tenant_id = u.tenant_id
+          WHERE k.token_hash = ?`).get(tokenHash) as Row | undefined;
+        if (!row) return undefined;
+        const principal: Principal = {
+          tokenId: row.token_id as string,
+          expiresAt: row.expires_at as string,
+          revoked: row.revoked_at !== null,
+          ...principalOf(row),
+        };
+        return { authVersion: (row.auth_version ?? 0) as number, principal };
+      },
+    );
   }
 
   async queryInstances(visibility: Visibility, query: BatchQuery): Promise<InstancePage> {
