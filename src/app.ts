@@ -5,6 +5,7 @@
 import swagger from "@fastify/swagger";
 import swaggerUi from "@fastify/swagger-ui";
 import Fastify, { type FastifyInstance, type FastifyServerOptions, LogController } from "fastify";
+import type { Logger } from "pino";
 import { type SecretBox, secretBoxFor } from "./auth/secret-box.js";
 import type { Config } from "./config.js";
 import { registerErrorRenderer, renderFrameworkError } from "./http/error-renderer.js";
@@ -88,20 +89,28 @@ export async function buildApp({
   await app.register(swaggerUi, { routePrefix: "/docs" });
   app.addSchema(ErrorBody);
 
-  app.addHook("onRequest", async (request, reply) => {
+  // Hooks run on every request: written with `done` rather than async, which spares each a
+  // promise and a microtask (issue 5 measures this path in microseconds).
+  app.addHook("onRequest", (request, reply, done) => {
     reply.header("x-request-id", request.id);
+    done();
   });
-  app.addHook("onResponse", async (request, reply) => {
-    request.log.info(
-      {
-        operation: request.routeOptions.config.operation,
-        method: request.method,
-        path: request.url.split("?")[0],
-        status: reply.statusCode,
-        duration_ms: Math.round(reply.elapsedTime * 100) / 100,
-      },
-      "request",
-    );
+  // The level is fixed at start: below info, the line's fields are not even gathered.
+  const logRequests = (app.log as Logger).isLevelEnabled("info");
+  app.addHook("onResponse", (request, reply, done) => {
+    if (logRequests) {
+      request.log.info(
+        {
+          operation: request.routeOptions.config.operation,
+          method: request.method,
+          path: request.url.split("?")[0],
+          status: reply.statusCode,
+          duration_ms: Math.round(reply.elapsedTime * 100) / 100,
+        },
+        "request",
+      );
+    }
+    done();
   });
 
   // A keep-alive connection whose request finishes while close() runs would otherwise stay open
@@ -111,8 +120,9 @@ export async function buildApp({
   app.addHook("preClose", async () => {
     closing = true;
   });
-  app.addHook("onSend", async (_request, reply) => {
+  app.addHook("onSend", (_request, reply, payload, done) => {
     if (closing) reply.header("connection", "close");
+    done(null, payload);
   });
 
   registerErrorRenderer(app, config);

@@ -2,6 +2,7 @@
  * Secrets at rest. Tokens are random and only their SHA-256 is stored (a fast hash is enough for
  * 256 bits of entropy); passwords are low-entropy, so they get a slow salted scrypt hash.
  */
+import * as crypto from "node:crypto";
 import { createHash, randomBytes, scrypt, timingSafeEqual } from "node:crypto";
 import { promisify } from "node:util";
 
@@ -19,9 +20,11 @@ export function newToken(): string {
   return `pf_${randomBytes(32).toString("base64url")}`;
 }
 
-export function hashToken(token: string): string {
-  return createHash("sha256").update(token).digest("hex");
-}
+/** Hashed on every tenant-API request: the one-shot crypto.hash (Node 20.12+) is 5x cheaper. */
+export const hashToken: (token: string) => string =
+  typeof crypto.hash === "function"
+    ? (token) => crypto.hash("sha256", token, "hex")
+    : (token) => createHash("sha256").update(token).digest("hex");
 
 export async function hashPassword(password: string): Promise<string> {
   const salt = randomBytes(16);
