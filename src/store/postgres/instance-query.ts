@@ -19,8 +19,9 @@
  * - no page is read at all when the offset is past the total.
  *
  * The same statement can hand back the page as JSON text built by PostgreSQL (`encoded`): one
- * bytea holding the rows exactly as JSON.stringify writes them in the wire field order, so Node
- * neither builds row objects nor encodes strings (test/encoded-rows.test.ts compares the bytes).
+ * bytea holding the rows exactly as JSON.stringify writes them in the wire field order, joined
+ * from each row's stored JSON (migration 8), so Node neither builds row objects nor encodes
+ * strings (test/encoded-rows.test.ts compares the bytes).
  */
 import type { BatchQuery, Visibility } from "../../instances/model.js";
 
@@ -32,22 +33,12 @@ const WIRE_COLUMNS = `i.instance_id, i.instance_name, i.region, i.instance_sku, 
 
 /**
  * The same 21 fields as one JSON object text, byte for byte what JSON.stringify gives for the
- * row object (to_json escapes text as JSON.stringify does: \" \\ \b \f \n \r \t, other control
- * characters as \u00XX, everything else as it is; PostgreSQL text holds no NUL and no lone
- * surrogate, the two cases where they could differ).
+ * row object: the row's stored wire_head and wire_tail (migration 8) around its project's name,
+ * which is not stored because a project can be renamed. to_json escapes text as JSON.stringify
+ * does: \" \\ \b \f \n \r \t, other control characters as \u00XX, everything else as it is;
+ * PostgreSQL text holds no NUL and no lone surrogate, the two cases where they could differ.
  */
-const WIRE_JSON = `concat('{"instance_id":', to_json(i.instance_id),
-  ',"instance_name":', to_json(i.instance_name), ',"region":', to_json(i.region),
-  ',"instance_sku":', to_json(i.instance_sku), ',"frozen_status":', i.frozen_status,
-  ',"running_status":', i.running_status, ',"login_status":', i.login_status,
-  ',"assign_status":', CASE WHEN i.assign_user <> '' THEN '1' ELSE '0' END,
-  ',"assign_user":', to_json(i.assign_user), ',"billing_mode":', to_json(i.billing_mode),
-  ',"project_id":', to_json(i.project_id), ',"project_name":', to_json(p.name),
-  ',"phone_id":', to_json(i.phone_id), ',"member_name":', to_json(i.member_name),
-  ',"account_name":', to_json(i.account_name), ',"region_name":', to_json(i.region_name),
-  ',"region_name_en":', to_json(i.region_name_en), ',"backup_status":', i.backup_status,
-  ',"backup_time":', to_json(i.backup_time), ',"restore_status":', i.restore_status,
-  ',"restore_time":', to_json(i.restore_time), '}') AS json`;
+const WIRE_JSON = `i.wire_head || ',"project_name":' || to_json(p.name)::text || i.wire_tail AS json`;
 
 /** Sort keys per order field; the last key is always instance_id, so the order is total. */
 const SORT_KEYS: Record<BatchQuery["orderBy"], string[]> = {
