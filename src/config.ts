@@ -31,6 +31,11 @@ export interface Config {
    * = a node:cluster primary that forks that many workers on the same port.
    */
   readonly workers: number;
+  /**
+   * Threads reading SQLite pages beside each serving process (PHONEFLEET_SQLITE_READERS):
+   * 0 = none, the process reads on its own; `auto` (default) = 1 where there is a second core.
+   */
+  readonly sqliteReaders: number;
   readonly tokenTtlSeconds: number;
   /** Memory for reusing batch-query answers while a tenant's data is unchanged; 0 = off. */
   readonly responseCacheMb: number;
@@ -117,6 +122,7 @@ export function loadConfig(
       65_536,
     ),
     workers: flags.workers ?? workersFromEnv(env.PHONEFLEET_WORKERS),
+    sqliteReaders: readersFromEnv(env.PHONEFLEET_SQLITE_READERS),
     tokenTtlSeconds: integer(
       "PHONEFLEET_TOKEN_TTL",
       env.PHONEFLEET_TOKEN_TTL ?? "86400",
@@ -150,6 +156,19 @@ function workersFromEnv(raw: string | undefined): number {
     );
   }
   return workers;
+}
+
+/** More threads than this only contend for the one writer's file and the cores. */
+const MAX_READERS = 16;
+
+function readersFromEnv(raw: string | undefined): number {
+  if (raw === undefined || raw === "auto") return Math.min(1, availableParallelism() - 1);
+  if (!/^\d{1,2}$/.test(raw) || Number(raw) > MAX_READERS) {
+    throw new ConfigError(
+      `PHONEFLEET_SQLITE_READERS must be an integer from 0 to ${MAX_READERS} or "auto", got ${JSON.stringify(raw)}`,
+    );
+  }
+  return Number(raw);
 }
 
 function redisUrl(raw: string | undefined): string | undefined {

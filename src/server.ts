@@ -21,6 +21,11 @@ export interface RunningServer {
 
 export async function startServer(config: Config, store: Store): Promise<RunningServer> {
   const app = await buildApp({ config, store });
+  try {
+    await store.startReaders?.(config.sqliteReaders, app.log);
+  } catch (err) {
+    app.log.error({ err }, "SQLite reader threads did not start; reading on the main thread");
+  }
   let grace: ReturnType<typeof closeWithGrace> | undefined;
   // Hooks must be added before listen (Fastify refuses them after).
   app.addHook("onClose", async () => {

@@ -16,6 +16,11 @@ import type {
 
 export type Role = "admin" | "member";
 
+/** Where a store reports trouble it recovers from by itself (the server's logger). */
+export interface StoreLog {
+  error(object: object, message: string): void;
+}
+
 export interface Tenant {
   tenant_id: string;
   name: string;
@@ -167,6 +172,13 @@ export interface Store {
    * Stores that keep one let the server reuse answers while it is unchanged.
    */
   queryVersion?(tenantId: string): Promise<number>;
+  /**
+   * Optional: answer queryEncodedInstances on `count` threads of their own (SQLite), so that
+   * pages are read while the main thread serves HTTP. Called once by the server, before it
+   * listens; `log` hears about a thread that stops. A store that cannot (an in-memory database)
+   * keeps reading on its own.
+   */
+  startReaders?(count: number, log?: StoreLog): Promise<void>;
   /** Only for permission checks of a caller of `tenantId`; other tenants' instances are invisible. */
   instanceProject(tenantId: string, instanceId: string): Promise<string | undefined>;
 

@@ -1,0 +1,150 @@
+/**
+ * SQLite reader threads (src/store/sqlite/reader-pool.ts): pages read on a thread are the bytes
+ * the store's own connection reads, a write is seen by the very next page read on a thread,
+ * a thread that stops fails only what it held and the store reads on, and the setting's bad
+ * values are refused at start.
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ConfigError, loadConfig } from "../src/config.js";
+import type { BatchQuery } from "../src/instances/model.js";
+import { SqliteStore } from "../src/store/sqlite/sqlite-store.js";
+import { type Catalog, seedCatalog } from "./helpers/catalog.js";
+import { addInstances } from "./helpers/fixtures.js";
+
+const BASE: BatchQuery = { pageNo: 1, pageSize: 10, order: "asc", orderBy: "create_time" };
+
+const QUERIES: BatchQuery[] = [
+  BASE,
+  { ...BASE, pageNo: 3, order: "desc" },
+  { ...BASE, pageSize: 100, orderBy: "instance_name" },
+  { ...BASE, orderBy: "instance_id", pageNo: 2 },
+  { ...BASE, nameContains: "cctest" },
+  { ...BASE, sceneTag: "CLOUD_PHONE", pageNo: 2 },
+  { ...BASE, poolName: "apps", order: "desc" },
+  { ...BASE, createdFrom: "2024-01-01 00:00:00", createdTo: "2024-12-31 23:59:59" },
+  { ...BASE, pageNo: 99 },
+];
+
+describe("SQLite reader threads", () => {
+  let dir: string;
+  let file: string;
+  /** Reads pages on two threads. */
+  let threaded: SqliteStore;
+  /** Reads on its own connection only. */
+  let plain: SqliteStore;
+  let catalog: Catalog;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), "phonefleet-readers-"));
+    file = join(dir, "readers.db");
+    threaded = new SqliteStore(file);
+    await threaded.migrate();
+    catalog = await seedCatalog(threaded, "readers", "rd", 150);
+    await threaded.startReaders(2);
+    plain = new SqliteStore(file);
+  });
+  afterAll(async () => {
+    await threaded.close();
+    await plain.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const visibility = () => ({ tenantId: catalog.tenant.tenantId });
+  const member = () => ({
+    tenantId: catalog.tenant.tenantId,
+    projectIds: [catalog.tenant.projects[1]?.project_id as string],
+  });
+
+  it("answers every query with the bytes and total of the store's own connection", async () => {
+    expect(threaded.readerThreads()).toHaveLength(2);
+    for (const query of QUERIES) {
+      for (const who of [visibility(), member()]) {
+        const [onThread, onConnection] = await Promise.all([
+          threaded.queryEncodedInstances(who, query),
+          plain.queryEncodedInstances(who, query),
+        ]);
+        expect(onThread, JSON.stringify(query)).toBeDefined();
+        expect(onThread?.total).toBe(onConnection?.total);
+        expect(Buffer.concat(onThread?.json ?? []).toString()).toBe(
+          Buffer.concat(onConnection?.json ?? []).toString(),
+        );
+      }
+    }
+  });
+
+  it("answers many concurrent queries, each with its own page", async () => {
+    const pages = Array.from({ length: 40 }, (_, n) => ({ ...BASE, pageNo: (n % 15) + 1 }));
+    const answers = await Promise.all(
+      pages.map((q) => threaded.queryEncodedInstances(visibility(), q)),
+    );
+    const expected = await Promise.all(
+      pages.map((q) => plain.queryEncodedInstances(visibility(), q)),
+    );
+    expect(answers.map((a) => Buffer.concat(a?.json ?? []).toString())).toEqual(
+      expected.map((a) => Buffer.concat(a?.json ?? []).toString()),
+    );
+  });
+
+  it("sees a write on the very next page read, whichever connection wrote it", async () => {
+    const newest = { ...BASE, order: "desc" as const, pageSize: 1 };
+    for (const [writer, name, year] of [
+      [threaded, "written-by-owner", 2098],
+      [plain, "written-by-another", 2099],
+    ] as const) {
+      await addInstances(writer, catalog.tenant.tenantId, [
+        {
+          instance_name: name,
+          region: "cn-north-4",
+          instance_sku: "s",
+          project_id: catalog.tenant.projects[0]?.project_id,
+          pool_name: "apps",
+          created_at: `${year}-01-01 00:00:00`,
+        },
+      ]);
+      const page = await threaded.queryEncodedInstances(visibility(), newest);
+      expect(Buffer.concat(page?.json ?? []).toString()).toContain(`"instance_name":"${name}"`);
+    }
+  });
+
+  it("reads on its own connection once its threads have stopped", async () => {
+    const expected = await plain.queryEncodedInstances(visibility(), BASE);
+    await Promise.all(threaded.readerThreads().map((worker) => worker.terminate()));
+    expect(threaded.readerThreads()).toHaveLength(0);
+    const page = await threaded.queryEncodedInstances(visibility(), BASE);
+    expect(Buffer.concat(page?.json ?? []).toString()).toBe(
+      Buffer.concat(expected?.json ?? []).toString(),
+    );
+  });
+
+  it("starts no thread for an in-memory database, and still answers", async () => {
+    const memory = new SqliteStore(":memory:");
+    await memory.migrate();
+    try {
+      const small = await seedCatalog(memory, "mem", "me", 5);
+      await memory.startReaders(2);
+      expect(memory.readerThreads()).toHaveLength(0);
+      const page = await memory.queryEncodedInstances({ tenantId: small.tenant.tenantId }, BASE);
+      expect(page?.total).toBe(5);
+    } finally {
+      await memory.close();
+    }
+  });
+});
+
+describe("PHONEFLEET_SQLITE_READERS", () => {
+  it("takes 0 to 16, and auto", () => {
+    expect(loadConfig({ PHONEFLEET_SQLITE_READERS: "0" }).sqliteReaders).toBe(0);
+    expect(loadConfig({ PHONEFLEET_SQLITE_READERS: "16" }).sqliteReaders).toBe(16);
+    expect(loadConfig({ PHONEFLEET_SQLITE_READERS: "auto" }).sqliteReaders).toBeLessThanOrEqual(1);
+  });
+
+  it.each(["-1", "17", "two", "1.5", ""])("refuses %j with a line naming it", (value) => {
+    expect(() => loadConfig({ PHONEFLEET_SQLITE_READERS: value })).toThrow(ConfigError);
+    expect(() => loadConfig({ PHONEFLEET_SQLITE_READERS: value })).toThrow(
+      /PHONEFLEET_SQLITE_READERS must be an integer from 0 to 16 or "auto"/,
+    );
+  });
+});
