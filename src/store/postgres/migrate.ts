@@ -28,6 +28,11 @@ export function migrateUp(settings: PostgresSettings): Promise<string[]> {
       });
       applied.push(label(migration));
     }
+    // Outside any transaction (VACUUM cannot run in one), once every migration has committed.
+    const rewritten = new Set(
+      migrations.filter((m) => !done.has(m.version)).flatMap((m) => m.vacuum ?? []),
+    );
+    for (const table of rewritten) await client.query(`VACUUM (ANALYZE) ${table}`);
     return applied;
   });
 }

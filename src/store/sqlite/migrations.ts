@@ -9,6 +9,12 @@ export interface Migration {
   name: string;
   up: string;
   down: string;
+  /**
+   * PostgreSQL: tables to VACUUM (ANALYZE) once the migration has committed, because it
+   * rewrote them (a rewritten table has no visibility map, so index-only scans read the heap
+   * until a vacuum, which autovacuum does not start for a rewrite).
+   */
+  vacuum?: readonly string[];
 }
 
 /** The columns of instances as migration 1 made them, copied as they are by migration 3. */
