@@ -33,7 +33,8 @@ export interface Config {
   readonly workers: number;
   /**
    * Threads reading SQLite pages beside each serving process (PHONEFLEET_SQLITE_READERS):
-   * 0 = none, the process reads on its own; `auto` (default) = 1 where there is a second core.
+   * 0 = none, the process reads on its own; `auto` (default) = 2 where there is a second core
+   * (the best of 0–4 on the 2-core bench machine), else 0.
    */
   readonly sqliteReaders: number;
   readonly tokenTtlSeconds: number;
@@ -162,7 +163,7 @@ function workersFromEnv(raw: string | undefined): number {
 const MAX_READERS = 16;
 
 function readersFromEnv(raw: string | undefined): number {
-  if (raw === undefined || raw === "auto") return Math.min(1, availableParallelism() - 1);
+  if (raw === undefined || raw === "auto") return availableParallelism() > 1 ? 2 : 0;
   if (!/^\d{1,2}$/.test(raw) || Number(raw) > MAX_READERS) {
     throw new ConfigError(
       `PHONEFLEET_SQLITE_READERS must be an integer from 0 to ${MAX_READERS} or "auto", got ${JSON.stringify(raw)}`,

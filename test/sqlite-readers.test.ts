@@ -5,7 +5,7 @@
  * values are refused at start.
  */
 import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ConfigError, loadConfig } from "../src/config.js";
@@ -138,7 +138,9 @@ describe("PHONEFLEET_SQLITE_READERS", () => {
   it("takes 0 to 16, and auto", () => {
     expect(loadConfig({ PHONEFLEET_SQLITE_READERS: "0" }).sqliteReaders).toBe(0);
     expect(loadConfig({ PHONEFLEET_SQLITE_READERS: "16" }).sqliteReaders).toBe(16);
-    expect(loadConfig({ PHONEFLEET_SQLITE_READERS: "auto" }).sqliteReaders).toBeLessThanOrEqual(1);
+    const auto = loadConfig({ PHONEFLEET_SQLITE_READERS: "auto" }).sqliteReaders;
+    expect(auto).toBe(availableParallelism() > 1 ? 2 : 0);
+    expect(loadConfig({}).sqliteReaders).toBe(auto);
   });
 
   it.each(["-1", "17", "two", "1.5", ""])("refuses %j with a line naming it", (value) => {
