@@ -119,6 +119,14 @@ describe("SQLite reader threads", () => {
     );
   });
 
+  it("fails the pages in hand when it closes, instead of leaving them unanswered", async () => {
+    const closing = new SqliteStore(file);
+    await closing.startReaders(1);
+    const page = closing.queryEncodedInstances(visibility(), BASE);
+    await closing.close();
+    await expect(page).rejects.toThrow("the SQLite store is closing");
+  });
+
   it("starts no thread for an in-memory database, and still answers", async () => {
     const memory = new SqliteStore(":memory:");
     await memory.migrate();

@@ -106,6 +106,7 @@ export class ReaderPool {
 
   async close(): Promise<void> {
     const readers = this.readers.splice(0);
+    for (const reader of readers) fail(reader, new Error("the SQLite store is closing"));
     await Promise.all(readers.map((reader) => reader.worker.terminate()));
   }
 
@@ -140,10 +141,15 @@ export class ReaderPool {
       if (index < 0) return;
       this.readers.splice(index, 1);
       this.log?.error({ err: why }, "an SQLite reader thread stopped; reading on the main thread");
-      for (const pending of reader.pending.values()) pending.reject(why);
-      reader.pending.clear();
+      fail(reader, why);
     };
     reader.worker.on("error", lost);
     reader.worker.on("exit", (code) => lost(new Error(`SQLite reader thread exited (${code})`)));
   }
+}
+
+/** Fails every request a reader holds. */
+function fail(reader: Reader, why: Error): void {
+  for (const pending of reader.pending.values()) pending.reject(why);
+  reader.pending.clear();
 }
