@@ -100,7 +100,17 @@ for (const factory of STORES) {
     });
 
     it("finds a token issued after the holder missed it, and the same principal when nothing changed", async () => {
-      expect(await holder.principalByTokenHash(hashToken("pf_unknown"))).toBeUndefined();
+      const later = hashToken("pf_issued_later");
+      expect(await holder.principalByTokenHash(later)).toBeUndefined();
+      const user = await createUser(writer, tenant.tenantId, { name: "later", role: "admin" });
+      await writer.insertToken({
+        token_id: "token-issued-later",
+        user_id: user.user_id,
+        token_hash: later,
+        issued_at: new Date().toISOString(),
+        expires_at: new Date(Date.now() + 3_600_000).toISOString(),
+      });
+      expect(await holder.principalByTokenHash(later)).toMatchObject({ userId: user.user_id });
       const member = await heldMember("steady");
       const again = await holder.principalByTokenHash(member.hash);
       const fresh = await writer.principalByTokenHash(member.hash);
