@@ -123,8 +123,10 @@ describe("SQLite reader threads", () => {
     const closing = new SqliteStore(file);
     await closing.startReaders(1);
     const page = closing.queryEncodedInstances(visibility(), BASE);
+    // Awaited the way a request awaits it: the rejection has a handler before it happens.
+    const failed = expect(page).rejects.toThrow("the SQLite store is closing");
     await closing.close();
-    await expect(page).rejects.toThrow("the SQLite store is closing");
+    await failed;
   });
 
   it("starts no thread for an in-memory database, and still answers", async () => {
