@@ -191,6 +191,12 @@ const cases: Case[] = [
     { PHONEFLEET_WORKERS: "0" },
   ],
   [
+    ["serve"],
+    FAILED,
+    'PHONEFLEET_SQLITE_READERS must be an integer from 0 to 16 or "auto", got "many"',
+    { PHONEFLEET_SQLITE_READERS: "many" },
+  ],
+  [
     ["tenants", "list"],
     FAILED,
     "PHONEFLEET_TOKEN_TTL must be an integer",
