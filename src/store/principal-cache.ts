@@ -11,11 +11,6 @@
  */
 import type { Principal } from "./types.js";
 
-interface Held {
-  authVersion: number;
-  principal: Principal;
-}
-
 /** The tenant's two versions, read together on every request. */
 export interface TenantVersions {
   auth: number;
@@ -23,7 +18,7 @@ export interface TenantVersions {
 }
 
 export class PrincipalCache {
-  private readonly entries = new Map<string, Held>();
+  private readonly entries = new Map<string, Principal>();
 
   constructor(private readonly maxEntries = 10_000) {}
 
@@ -34,14 +29,13 @@ export class PrincipalCache {
   async get(
     tokenHash: string,
     versionsOf: (tenantId: string) => TenantVersions | Promise<TenantVersions>,
-    read: () => Promise<{ authVersion: number; principal: Principal } | undefined>,
+    read: () => Promise<Principal | undefined>,
   ): Promise<Principal | undefined> {
     const held = this.entries.get(tokenHash);
     if (held) {
-      const versions = await versionsOf(held.principal.tenantId);
-      if (versions.auth === held.authVersion) {
-        return { ...held.principal, queryVersion: versions.query };
-      }
+      const versions = await versionsOf(held.tenantId);
+      if (versions.auth === (held.authVersion ?? 0))
+        return { ...held, queryVersion: versions.query };
     }
     const found = await read();
     if (!found) {
@@ -52,6 +46,6 @@ export class PrincipalCache {
       this.entries.clear(); // rare: more live tokens than this start over
     }
     this.entries.set(tokenHash, found);
-    return found.principal;
+    return found;
   }
 }

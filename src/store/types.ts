@@ -94,6 +94,11 @@ export interface Principal {
    * response cache a second read per request.
    */
   queryVersion?: number;
+  /**
+   * The tenant's auth version, read in the same statement (stores that keep one): how long the
+   * principal may be held between requests (src/store/principal-cache.ts).
+   */
+  authVersion?: number;
 }
 
 /** An access key (AK/SK) as stored: the secret only sealed (src/auth/secret-box.ts). */

@@ -75,6 +75,7 @@ function principalOf(row: Row): Omit<Principal, "tokenId" | "expiresAt" | "revok
     subscribed: row.subscribed === true,
     rateLimit: row.rate_limit as number | null,
     queryVersion: Number(row.query_version ?? 0),
+    authVersion: Number(row.auth_version ?? 0),
   };
 }
 
@@ -177,13 +178,12 @@ export class PostgresStore implements Store {
         );
         const row = rows[0];
         if (!row) return undefined;
-        const principal: Principal = {
+        return {
           tokenId: row.token_id as string,
           expiresAt: row.expires_at as string,
           revoked: row.revoked_at !== null,
           ...principalOf(row),
         };
-        return { authVersion: Number(row.auth_version ?? 0), principal };
       },
     );
   }

@@ -86,6 +86,7 @@ function principalOf(row: Row): Omit<Principal, "tokenId" | "expiresAt" | "revok
     subscribed: row.subscribed === 1,
     rateLimit: row.rate_limit as number | null,
     queryVersion: (row.query_version ?? 0) as number,
+    authVersion: (row.auth_version ?? 0) as number,
   };
 }
 
@@ -183,13 +184,12 @@ export class SqliteStore implements Store {
             JOIN tenants t ON t.tenant_id = u.tenant_id
           WHERE k.token_hash = ?`).get(tokenHash) as Row | undefined;
         if (!row) return undefined;
-        const principal: Principal = {
+        return {
           tokenId: row.token_id as string,
           expiresAt: row.expires_at as string,
           revoked: row.revoked_at !== null,
           ...principalOf(row),
         };
-        return { authVersion: (row.auth_version ?? 0) as number, principal };
       },
     );
   }
