@@ -201,6 +201,19 @@ async function tenantWithProject(cluster: Cluster, name: string) {
   return { tenant, project };
 }
 
+/** One NDJSON import record: instance `<prefix><n>` in the "phones" pool of `projectId`. */
+function phoneRecord(prefix: string, n: number, projectId: string): string {
+  return JSON.stringify({
+    instance_id: `${prefix}${String(n).padStart(5, "0")}`,
+    instance_name: `phone-${n}`,
+    region: "cn-north-4",
+    instance_sku: "sku",
+    project_id: projectId,
+    pool_name: "phones",
+    pool_scene_tag: "CLOUD_PHONE",
+  });
+}
+
 /** A tenant made through the admin API, limited to RATE req/s, with an admin and a token. */
 async function limitedTenant(cluster: Cluster): Promise<string> {
   const name = `limited-${Math.random().toString(36).slice(2, 8)}`;
@@ -352,15 +365,7 @@ describe("serve --workers 2", () => {
     const reader = (await admin<{ token: string }>(cluster, "POST", `/users/${user_id}/tokens`, {}))
       .token;
     const records = Array.from({ length: 20_000 }, (_, i) =>
-      JSON.stringify({
-        instance_id: `Imp${String(i).padStart(5, "0")}`,
-        instance_name: `phone-${i}`,
-        region: "cn-north-4",
-        instance_sku: "sku",
-        project_id: project.project_id,
-        pool_name: "phones",
-        pool_scene_tag: "CLOUD_PHONE",
-      }),
+      phoneRecord("Imp", i, project.project_id),
     ).join("\n");
     const imported = call(`${cluster.url}/admin/v1/tenants/${tenant.tenant_id}/instances`, {
       method: "POST",
@@ -419,16 +424,7 @@ describe("serve --workers 2", () => {
     const workers = workerPids(cluster.child.pid as number);
     expect(workers).toHaveLength(2);
     const { tenant, project } = await tenantWithProject(cluster, "in-flight");
-    const record = (i: number) =>
-      `${JSON.stringify({
-        instance_id: `Fly${String(i).padStart(5, "0")}`,
-        instance_name: `phone-${i}`,
-        region: "cn-north-4",
-        instance_sku: "sku",
-        project_id: project.project_id,
-        pool_name: "phones",
-        pool_scene_tag: "CLOUD_PHONE",
-      })}\n`;
+    const record = (i: number) => `${phoneRecord("Fly", i, project.project_id)}\n`;
     // An import whose body is still arriving when the signal comes.
     let answered!: (status: number) => void;
     const status = new Promise<number>((resolve) => {

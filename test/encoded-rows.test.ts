@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { encodeRows } from "../src/http/page-json.js";
 import type { BatchQuery, SceneTag } from "../src/instances/model.js";
 import type { Store, StoredInstance } from "../src/store/types.js";
-import { importStored } from "./helpers/fixtures.js";
+import { importStored, storeTenant } from "./helpers/fixtures.js";
 import { STORES } from "./helpers/stores.js";
 
 const SPECIAL = [
@@ -111,13 +111,7 @@ for (const factory of STORES) {
     beforeAll(async () => {
       ctx = await factory.create();
       store = ctx.store;
-      await store.createTenant({
-        tenant_id: TENANT,
-        name: "encoded",
-        subscribed: true,
-        rate_limit: null,
-        created_at: "2024-01-01T00:00:00.000Z",
-      });
+      await storeTenant(store, TENANT, "encoded");
       // Project names are on the wire too.
       const projectNames = fc.sample(text, { numRuns: PROJECTS.length, seed: 5 });
       for (const [i, project_id] of PROJECTS.entries()) {

@@ -15,6 +15,7 @@ import {
   addInstances,
   importStored,
   makeTenant,
+  storeTenant,
   type TenantFixture,
   tokenFor,
 } from "./helpers/fixtures.js";
@@ -307,13 +308,7 @@ function instances(names: string[]): StoredInstance[] {
 }
 
 async function seed(store: Store, names: string[]): Promise<void> {
-  await store.createTenant({
-    tenant_id: TENANT,
-    name: "same",
-    subscribed: true,
-    rate_limit: null,
-    created_at: "2024-01-01T00:00:00.000Z",
-  });
+  await storeTenant(store, TENANT, "same");
   for (const [i, project_id] of PROJECTS.entries()) {
     await store.createProject({ project_id, tenant_id: TENANT, name: `p${i}` });
   }

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { encodeRows } from "../src/http/page-json.js";
 import type { BatchQuery } from "../src/instances/model.js";
 import type { Pool, Store, StoredInstance } from "../src/store/types.js";
-import { importStored } from "./helpers/fixtures.js";
+import { importStored, storeTenant } from "./helpers/fixtures.js";
 import { adminQuery, STORES } from "./helpers/stores.js";
 
 const TENANT = "w".repeat(32);
@@ -63,13 +63,7 @@ for (const factory of STORES) {
     beforeAll(async () => {
       ctx = await factory.create();
       store = ctx.store;
-      await store.createTenant({
-        tenant_id: TENANT,
-        name: "wide",
-        subscribed: true,
-        rate_limit: null,
-        created_at: "2024-01-01T00:00:00.000Z",
-      });
+      await storeTenant(store, TENANT, "wide");
       await store.createProject({
         project_id: PROJECT,
         tenant_id: TENANT,

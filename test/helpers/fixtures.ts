@@ -57,6 +57,17 @@ export async function addInstances(
 
 export const readable = (text: string) => Readable.from([Buffer.from(text)]);
 
+/** A tenant row written straight to the store (no operator checks), for store-level tests. */
+export async function storeTenant(store: Store, tenantId: string, name: string): Promise<void> {
+  await store.createTenant({
+    tenant_id: tenantId,
+    name,
+    subscribed: true,
+    rate_limit: null,
+    created_at: "2024-01-01T00:00:00.000Z",
+  });
+}
+
 /** Stores rows as they are, in one batch of the store's own import (no operator checks). */
 export async function importStored(
   store: Store,
