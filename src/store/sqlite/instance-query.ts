@@ -550,15 +550,22 @@ function from(
   };
 }
 
+/**
+ * The page's rows in order. The LIMIT is written into the text (a page size, 1 to 100, so a few
+ * statements at most): SQLite reads a bound LIMIT's value while planning, which marks the
+ * statement to be planned again whenever the parameter is bound, so every request re-parsed and
+ * re-planned it (a sixth of a page 1's time on the 1M tenant).
+ */
 function pageSql(read: PageRead): string {
+  if (!Number.isInteger(read.limit) || read.limit < 0) throw new Error("bad page limit");
   const dir = read.desc ? "DESC" : "ASC";
   return `FROM instances i JOIN projects p ON p.project_id = i.project_id
     WHERE ${read.where} ORDER BY ${read.keys.map((k) => `i.${k} ${dir}`).join(", ")}
-    LIMIT @limit OFFSET @offset`;
+    LIMIT ${read.limit} OFFSET @offset`;
 }
 
 function pageParams(read: PageRead): Row {
-  return { ...read.params, limit: read.limit, offset: read.offset };
+  return { ...read.params, offset: read.offset };
 }
 
 const TENANT_SCOPE: Scope = {
