@@ -7,9 +7,9 @@
 import fc from "fast-check";
 import Fastify from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { pageJson } from "../src/http/page-json.js";
+import { encodeRows, pageJson } from "../src/http/page-json.js";
 import { BatchQueryResponse } from "../src/http/schemas.js";
-import type { InstancePage, WireInstance } from "../src/instances/model.js";
+import type { EncodedPage, InstancePage, WireInstance } from "../src/instances/model.js";
 
 const text = fc.oneof(
   fc.string({ unit: "binary", maxLength: 40 }),
@@ -78,6 +78,37 @@ describe("batch-query body", () => {
         },
       ),
       { numRuns: 200 },
+    );
+  });
+
+  it("writes a lent page's envelope around it in place, or copies it when there is no room", () => {
+    fc.assert(
+      fc.property(
+        fc.array(row, { maxLength: 20 }),
+        fc.nat(1_000_000),
+        fc.integer({ min: 1, max: 100 }),
+        fc.nat(10_000_000),
+        fc.nat(64),
+        fc.nat(300),
+        (rows, pageNo, pageSize, total, headRoom, tailRoom) => {
+          const json = Buffer.concat(encodeRows(rows));
+          const bytes = Buffer.alloc(headRoom + json.length + tailRoom, 0x2a);
+          json.copy(bytes, headRoom);
+          const [start, end] = [headRoom, headRoom + json.length];
+          const lent: EncodedPage = {
+            total,
+            json: [bytes.subarray(start, end)],
+            frame: { bytes, start, end, release: () => {} },
+          };
+          const body = pageJson(lent, pageNo, pageSize);
+          const owned = pageJson({ total, json: [Buffer.from(json)] }, pageNo, pageSize);
+          expect(body.equals(owned)).toBe(true);
+          // In place exactly when the envelope fits: the body is then a view of the frame.
+          const fits = headRoom >= 19 && tailRoom >= owned.length - json.length - 19;
+          expect(body.buffer === bytes.buffer).toBe(fits);
+        },
+      ),
+      { numRuns: 300 },
     );
   });
 });

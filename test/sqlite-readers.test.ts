@@ -1,18 +1,23 @@
 /**
  * SQLite reader threads (src/store/sqlite/reader-pool.ts): pages read on a thread are the bytes
  * the store's own connection reads, a write is seen by the very next page read on a thread,
- * a thread that stops fails only what it held and the store reads on, and the setting's bad
- * values are refused at start.
+ * a thread that stops fails only what it held and the store reads on, pages lent in shared
+ * memory come back with the same bytes and their memory is reused only once released (also
+ * through the real server, many requests at once), and the setting's bad values are refused at
+ * start.
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ConfigError, loadConfig } from "../src/config.js";
-import type { BatchQuery } from "../src/instances/model.js";
+import { pageJson } from "../src/http/page-json.js";
+import type { BatchQuery, EncodedPage } from "../src/instances/model.js";
+import { startServer } from "../src/server.js";
 import { SqliteStore } from "../src/store/sqlite/sqlite-store.js";
+import { BATCH, queryString } from "./helpers/api.js";
 import { type Catalog, seedCatalog } from "./helpers/catalog.js";
-import { addInstances } from "./helpers/fixtures.js";
+import { addInstances, testConfig } from "./helpers/fixtures.js";
 
 const BASE: BatchQuery = { pageNo: 1, pageSize: 10, order: "asc", orderBy: "create_time" };
 
@@ -140,6 +145,100 @@ describe("SQLite reader threads", () => {
       expect(page?.total).toBe(5);
     } finally {
       await memory.close();
+    }
+  });
+});
+
+describe("SQLite reader threads: pages lent in shared memory", () => {
+  let dir: string;
+  let file: string;
+  let threaded: SqliteStore;
+  let plain: SqliteStore;
+  let catalog: Catalog;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), "phonefleet-slots-"));
+    file = join(dir, "slots.db");
+    threaded = new SqliteStore(file);
+    await threaded.migrate();
+    catalog = await seedCatalog(threaded, "slots", "sl", 150);
+    await threaded.startReaders(2);
+    plain = new SqliteStore(file);
+  });
+  afterAll(async () => {
+    await threaded.close();
+    await plain.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const who = () => ({ tenantId: catalog.tenant.tenantId });
+  const query = (n: number): BatchQuery => ({
+    ...BASE,
+    pageSize: 7 + (n % 11),
+    pageNo: (n % 9) + 1,
+  });
+  const text = (page: EncodedPage | undefined) => Buffer.concat(page?.json ?? []).toString();
+
+  it("takes a released page's memory back: pages read one after another all come lent", async () => {
+    // Three times as many pages as there are slots: without the memory back, most would not
+    // be lent. Released twice, a slot must still go back once (or two pages would share it).
+    for (let n = 0; n < 200; n++) {
+      const page = await threaded.queryEncodedInstances(who(), query(n));
+      expect(page?.frame, `page ${n}`).toBeDefined();
+      expect(text(page)).toBe(text(await plain.queryEncodedInstances(who(), query(n))));
+      page?.frame?.release();
+      page?.frame?.release();
+    }
+    const many = Array.from({ length: 60 }, (_, n) => query(n));
+    const pages = await Promise.all(many.map((q) => threaded.queryEncodedInstances(who(), q)));
+    const expected = await Promise.all(many.map((q) => plain.queryEncodedInstances(who(), q)));
+    expect(pages.map(text)).toEqual(expected.map(text));
+    for (const page of pages) page?.frame?.release();
+  });
+
+  it("hands pages over in memory of their own while every slot is lent, bytes unchanged", async () => {
+    const many = Array.from({ length: 90 }, (_, n) => query(n));
+    const pages = await Promise.all(many.map((q) => threaded.queryEncodedInstances(who(), q)));
+    const lent = pages.filter((page) => page?.frame !== undefined);
+    expect(lent.length).toBeGreaterThan(0);
+    expect(lent.length).toBeLessThan(pages.length);
+    const expected = await Promise.all(many.map((q) => plain.queryEncodedInstances(who(), q)));
+    expect(pages.map(text)).toEqual(expected.map(text));
+    for (const page of pages) page?.frame?.release();
+  });
+
+  it("answers many requests at once over HTTP, each with its own page's exact bytes", async () => {
+    const server = await startServer(
+      testConfig({ host: "127.0.0.1", port: 0, sqliteReaders: 2, responseCacheMb: 0 }),
+      new SqliteStore(file),
+    );
+    try {
+      const queries = Array.from({ length: 240 }, (_, n) => query(n * 7));
+      const bodies: string[] = [];
+      // 24 connections' worth at a time, so slots are lent, written, released and reused.
+      for (let at = 0; at < queries.length; at += 24) {
+        const batch = queries.slice(at, at + 24);
+        const answers = await Promise.all(
+          batch.map(async (q) => {
+            const url = `${server.url}${BATCH}?${queryString({ page_no: q.pageNo, page_size: q.pageSize })}`;
+            const res = await fetch(url, {
+              headers: { "X-Auth-Token": catalog.tenant.adminToken },
+            });
+            expect(res.status).toBe(200);
+            return res.text();
+          }),
+        );
+        bodies.push(...answers);
+      }
+      const expected = await Promise.all(
+        queries.map(async (q) => {
+          const page = await plain.queryEncodedInstances(who(), q);
+          return pageJson(page ?? { total: 0, json: [] }, q.pageNo, q.pageSize).toString();
+        }),
+      );
+      expect(bodies).toEqual(expected);
+    } finally {
+      await server.close();
     }
   });
 });

@@ -53,14 +53,28 @@ function wireShaped(row: WireInstance): boolean {
 
 const OPEN = Buffer.from('{"data":{"result":[');
 
+/**
+ * The answer's bytes. A page in a frame (PageFrame) gets its envelope written around its rows
+ * in place, and the answer is a view of the frame: valid until the frame is released.
+ */
 export function pageJson(
   page: InstancePage | EncodedPage,
   pageNo: number,
   pageSize: number,
 ): Buffer {
-  const parts: Buffer[] = "json" in page ? [OPEN, ...page.json] : [OPEN, ...encodeRows(page.rows)];
   const fields = `"page_no":${pageNo},"page_size":${pageSize},"total_count":${page.total}`;
-  parts.push(Buffer.from(`],${fields}},${fields},"error_code":"0","error_msg":"OK"}`));
+  const tail = `],${fields}},${fields},"error_code":"0","error_msg":"OK"}`;
+  if ("json" in page && page.frame) {
+    const { bytes, start, end } = page.frame;
+    // The tail is ASCII: one byte per character.
+    if (start >= OPEN.length && bytes.length - end >= tail.length) {
+      OPEN.copy(bytes, start - OPEN.length);
+      bytes.write(tail, end, "latin1");
+      return bytes.subarray(start - OPEN.length, end + tail.length);
+    }
+  }
+  const parts: Buffer[] = "json" in page ? [OPEN, ...page.json] : [OPEN, ...encodeRows(page.rows)];
+  parts.push(Buffer.from(tail));
   return Buffer.concat(parts);
 }
 

@@ -80,6 +80,23 @@ export interface InstancePage {
 export interface EncodedPage {
   total: number;
   json: Buffer[];
+  /** Set when the bytes are borrowed rather than owned: see PageFrame. */
+  frame?: PageFrame;
+}
+
+/**
+ * Where a borrowed page's bytes live (SQLite's reader threads hand pages over in preallocated
+ * shared memory, so no page allocates and frees memory on the main thread): `json` is the one
+ * view `bytes[start, end)`, the bytes before `start` and from `end` on are free for the answer's
+ * envelope to be written around it in place, and `release()` gives the memory back. The bytes
+ * are valid until then; whoever takes the page must release it once, when the answer has been
+ * written or dropped.
+ */
+export interface PageFrame {
+  bytes: Buffer;
+  start: number;
+  end: number;
+  release(): void;
 }
 
 /**

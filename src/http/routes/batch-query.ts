@@ -1,4 +1,5 @@
 /** `GET /v1/instances/batch-query`: the KooPhone tenant API (reference page, spec/batch-query.md). */
+import type { ServerResponse } from "node:http";
 import type { FastifyInstance } from "fastify";
 import { runBatchQuery } from "../../instances/batch-query.js";
 import { parseBatchQuery, type RawQuery } from "../../instances/parse-query.js";
@@ -57,11 +58,35 @@ export function batchQueryRoute(app: FastifyInstance, deps: GuardDeps): void {
       let body = key === undefined ? undefined : cache?.get(key, version as number);
       if (!body) {
         const page = await runBatchQuery(store, caller, query);
+        const frame = "json" in page ? page.frame : undefined;
+        // A borrowed page's memory goes back once the answer is written, or the client gone.
+        if (frame) {
+          onceClosed(reply.raw, frame.release);
+          // Fastify passes a Buffer through untouched only when its memory is an ArrayBuffer;
+          // a frame's is shared memory, so this reply's serializer hands it over as it is.
+          reply.serializer(asIs);
+        }
         body = pageJson(page, query.pageNo, query.pageSize);
-        if (key !== undefined) cache?.set(key, version as number, body);
+        // The cache keeps its own copy of bytes that are only borrowed.
+        if (key !== undefined) cache?.set(key, version as number, frame ? Buffer.from(body) : body);
       }
       // The bytes BatchQueryResponse describes (the schema stays for the OpenAPI document).
       return reply.type("application/json; charset=utf-8").send(body);
     },
   );
 }
+
+/**
+ * Runs `then` once the response is closed: written to the connection in full (its "close"
+ * follows "finish", which waits for the last write to complete), or the connection gone.
+ */
+function onceClosed(response: ServerResponse, then: () => void): void {
+  if (response.closed) then();
+  else response.once("close", then);
+}
+
+/**
+ * A serializer that hands the payload over unchanged: Fastify writes a Buffer that its
+ * serializer returns, though the declared type says string.
+ */
+const asIs = ((body: Buffer) => body) as unknown as (payload: unknown) => string;

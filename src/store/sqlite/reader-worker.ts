@@ -4,10 +4,20 @@
  */
 import { parentPort, workerData } from "node:worker_threads";
 import Database from "better-sqlite3";
+import type { EncodedPage } from "../../instances/model.js";
 import { InstanceQuery } from "./instance-query.js";
-import type { ReaderReply, ReaderRequest } from "./reader-pool.js";
+import {
+  HEAD_ROOM,
+  type ReaderData,
+  type ReaderPage,
+  type ReaderReply,
+  type ReaderRequest,
+  SLOT_BYTES,
+  TAIL_ROOM,
+} from "./reader-pool.js";
 
-const { filename } = workerData as { filename: string };
+const { filename, slots } = workerData as ReaderData;
+const slotBytes = new Uint8Array(slots);
 const db = new Database(filename, { readonly: true, fileMustExist: true });
 db.pragma("busy_timeout = 5000");
 // 2 MB of page cache rather than 16: the OS caches the file for every thread alike, and each
@@ -17,26 +27,43 @@ const instances = new InstanceQuery(db);
 const port = parentPort;
 if (!port) throw new Error("reader-worker.ts runs as a worker thread");
 
-port.on("message", ({ id, visibility, query }: ReaderRequest) => {
+port.on("message", ({ id, visibility, query, slot }: ReaderRequest) => {
   let reply: ReaderReply;
   const transfer: ArrayBuffer[] = [];
   try {
     const page = instances.queryEncoded(visibility, query);
-    const json = page?.json.map((part) => {
-      // Handed over without a copy when the buffer owns its memory (not a slice of a pool).
-      const owned =
-        part.byteOffset === 0 && part.byteLength === part.buffer.byteLength
-          ? part
-          : Uint8Array.prototype.slice.call(part);
-      transfer.push(owned.buffer as ArrayBuffer);
-      return owned;
-    });
-    reply = { id, page: page && json ? { total: page.total, json } : undefined };
+    reply = { id, page: page && (inSlot(page, slot) ?? owned(page, transfer)) };
   } catch (error) {
     const { message, code } = error as { message: string; code?: string };
     reply = { id, error: { message, ...(code === undefined ? {} : { code }) } };
   }
   port.postMessage(reply, transfer);
 });
+
+/** The page's rows copied into its slot, where they fit. */
+function inSlot(page: EncodedPage, slot: number): ReaderPage | undefined {
+  const length = page.json.reduce((sum, part) => sum + part.length, 0);
+  if (slot < 0 || length > SLOT_BYTES - HEAD_ROOM - TAIL_ROOM) return undefined;
+  let at = slot * SLOT_BYTES + HEAD_ROOM;
+  for (const part of page.json) {
+    slotBytes.set(part, at);
+    at += part.length;
+  }
+  return { total: page.total, length };
+}
+
+/** The page's rows in buffers handed over to the main thread (transferred, not copied). */
+function owned(page: EncodedPage, transfer: ArrayBuffer[]): ReaderPage {
+  const json = page.json.map((part) => {
+    // Handed over without a copy when the buffer owns its memory (not a slice of a pool).
+    const own =
+      part.byteOffset === 0 && part.byteLength === part.buffer.byteLength
+        ? part
+        : Uint8Array.prototype.slice.call(part);
+    transfer.push(own.buffer as ArrayBuffer);
+    return own;
+  });
+  return { total: page.total, json };
+}
 
 process.on("exit", () => db.close());
