@@ -24,6 +24,7 @@ import {
 } from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
+import { NODE_FLAGS } from "../src/cli/node-flags.js";
 import { findUser, issueToken } from "../src/operator/users.js";
 import { openStore } from "../src/store/create-store.js";
 import { migrations } from "../src/store/sqlite/migrations.js";
@@ -213,13 +214,16 @@ function track(child: ChildProcess, base: string, health: string): Promise<Runni
   return waitFor(base + health, child).then(() => ({ child, base, stop }));
 }
 
-/** The real server: the CLI when it is built, else bench/serve.ts (the same startServer). */
+/**
+ * The real server: the CLI when it is built, else bench/serve.ts (the same startServer), run
+ * with the flags the `phonefleet` command runs with.
+ */
 async function startServer(url: string, extraEnv: Record<string, string>): Promise<Running> {
   const port = await freePort();
   const cli = join(ROOT, "dist/cli/main.js");
   const args = existsSync(cli)
-    ? [cli, "serve", "--port", String(port), "--host", "127.0.0.1"]
-    : ["--import", "tsx", join(ROOT, "bench/serve.ts")];
+    ? [...NODE_FLAGS, cli, "serve", "--port", String(port), "--host", "127.0.0.1"]
+    : [...NODE_FLAGS, "--import", "tsx", join(ROOT, "bench/serve.ts")];
   const child = spawn(process.execPath, args, {
     cwd: ROOT,
     env: {

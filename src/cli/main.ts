@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=4
 /** The `phonefleet` binary: parse, run, and turn any failure into one line and an exit code. */
 import type { Command } from "commander";
 import { reportError } from "./errors.js";
