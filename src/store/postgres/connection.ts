@@ -17,6 +17,11 @@ import type { ClientConfig, PoolConfig } from "pg";
 
 export interface PostgresSettings {
   pool: PoolConfig;
+  /**
+   * The same, for the sessions that run the batch-query statements whose plan does not depend
+   * on their values (PageStatement.generic): planned once per session, not per request.
+   */
+  genericPool: PoolConfig;
   /** The schema named by `?schema=`, if any: created by migrate, used as search_path. */
   schema: string | undefined;
   statementTimeoutMs: number;
@@ -65,8 +70,10 @@ export function postgresSettings(databaseUrl: string): PostgresSettings {
       ...(schema !== undefined ? [`-c search_path=${schema}`] : []),
     ].join(" "),
   };
+  const pool = { ...client, max: poolMax, idleTimeoutMillis: 30_000 };
   return {
-    pool: { ...client, max: poolMax, idleTimeoutMillis: 30_000 },
+    pool,
+    genericPool: { ...pool, options: `${client.options} -c plan_cache_mode=force_generic_plan` },
     schema,
     statementTimeoutMs: statementMs,
   };

@@ -83,6 +83,8 @@ export class PostgresStore implements Store {
   readonly dialect = "postgres";
   private readonly settings: PostgresSettings;
   private readonly pool: pg.Pool;
+  /** Sessions that keep one plan per prepared statement, for PageStatement.generic. */
+  private readonly genericPool: pg.Pool;
   private readonly statementNames = new Map<string, string>();
   private readonly principals = new PrincipalCache();
   /** Read by every request with a held principal, so shared by those that arrive together. */
@@ -92,9 +94,11 @@ export class PostgresStore implements Store {
   constructor(databaseUrl: string) {
     this.settings = postgresSettings(databaseUrl);
     this.pool = new pg.Pool(this.settings.pool);
+    this.genericPool = new pg.Pool(this.settings.genericPool);
     // An idle connection that dies (server restart, pg_terminate_backend) is reported here and
     // dropped from the pool; the next query opens a fresh one. Unhandled, it would end the process.
     this.pool.on("error", () => {});
+    this.genericPool.on("error", () => {});
   }
 
   migrate(): Promise<string[]> {
@@ -113,7 +117,7 @@ export class PostgresStore implements Store {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await this.pool.end();
+    await Promise.all([this.pool.end(), this.genericPool.end()]);
   }
 
   /**
@@ -124,9 +128,19 @@ export class PostgresStore implements Store {
     return this.pool.query<Row>({ name: this.statementName(text), text, values });
   }
 
-  /** A batch-query statement: prepared, or planned for its own values (see oneShot). */
-  private pageQuery({ text, values, oneShot }: PageStatement): Promise<pg.QueryResult<Row>> {
-    return oneShot ? this.pool.query<Row>({ text, values }) : this.query(text, values);
+  /**
+   * A batch-query statement: planned for its own values (oneShot), prepared with one plan for
+   * every value (generic), or prepared and left to PostgreSQL's choice.
+   */
+  private pageQuery({
+    text,
+    values,
+    oneShot,
+    generic,
+  }: PageStatement): Promise<pg.QueryResult<Row>> {
+    if (oneShot) return this.pool.query<Row>({ text, values });
+    const pool = generic ? this.genericPool : this.pool;
+    return pool.query<Row>({ name: this.statementName(text), text, values });
   }
 
   private statementName(text: string): string {
@@ -220,12 +234,14 @@ export class PostgresStore implements Store {
 
   async queryEncodedInstances(visibility: Visibility, query: BatchQuery): Promise<EncodedPage> {
     const statement = pageStatement(visibility, query, true);
-    // The body comes as bytea, which pg hands over as a Buffer (hex on the wire, decoded in
-    // one native call): half the cost of receiving it as text and encoding that string again
-    // (binary results are no way round it: pg 8 decodes every field as UTF-8 text first).
+    // The body's bytes come in base64 (PostgreSQL's encode wraps its lines; Buffer.from skips
+    // the line breaks): pg 8 decodes every field as UTF-8 text (binary results are no way round
+    // it), and a 60 KB page decoded that way and encoded again costs ~400 µs of this thread;
+    // as bytea (hex, twice the bytes) ~130 µs; base64 ~60 µs.
     const { rows } = await this.pageQuery(statement);
     const row = rows[0];
-    const body = row?.body as Buffer | null | undefined;
+    const text = row?.body as string | null | undefined;
+    const body = text ? Buffer.from(text, "base64") : undefined;
     return { total: (row?.total ?? 0) as number, json: body ? [body] : [] };
   }
 
