@@ -6,7 +6,7 @@
  * | parameter           | default | meaning                                                     |
  * |---------------------|---------|-------------------------------------------------------------|
  * | `schema`            | (none)  | search_path for every connection; `migrate` creates it      |
- * | `pool_max`          | 10      | connections per process                                     |
+ * | `pool_max`          | 10      | connections per process, in each of its two pools           |
  * | `connect_timeout`   | 3       | seconds to get a connection (new or from a busy pool)       |
  * | `statement_timeout` | 5000    | ms a statement may run; the client gives up 1 s later        |
  *
