@@ -13,13 +13,14 @@
 import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
 import type { BatchQuery, EncodedPage, Visibility } from "../../instances/model.js";
+import { FramePool } from "../frame-pool.js";
 import type { StoreLog } from "../types.js";
 
 export interface ReaderRequest {
   id: number;
   visibility: Visibility;
   query: BatchQuery;
-  /** The slot to write the page's rows into, at HEAD_ROOM; -1 for a buffer of its own. */
+  /** The slot to write the page's rows into (FramePool.rows); -1 for a buffer of its own. */
   slot: number;
 }
 
@@ -36,18 +37,10 @@ export type ReaderReply =
 /** What each reader thread is started with. */
 export interface ReaderData {
   filename: string;
+  /** The slots' memory and size (FramePool.memory, FramePool.slotBytes). */
   slots: SharedArrayBuffer;
+  slotBytes: number;
 }
-
-/**
- * Slots: enough for every request in hand at the bench's 32 connections and then some, each
- * holding a page of 100 rows of 1.2 KB (a 1M-tenant page is ~60 KB).
- */
-const SLOT_COUNT = 64;
-export const SLOT_BYTES = 128 * 1024;
-/** Bytes left free before a page's rows for the answer's head, and after them for its tail. */
-export const HEAD_ROOM = 64;
-export const TAIL_ROOM = 512;
 
 interface Pending {
   slot: number;
@@ -83,9 +76,7 @@ export class ReaderPool {
   private readonly readers: Reader[] = [];
   private nextId = 1;
   private turn = 0;
-  private readonly slots = new SharedArrayBuffer(SLOT_COUNT * SLOT_BYTES);
-  /** Slots neither with a reader nor lent to a request. */
-  private readonly free = Array.from({ length: SLOT_COUNT }, (_, n) => n);
+  private readonly frames = new FramePool(true);
 
   private constructor(private readonly log?: StoreLog) {}
 
@@ -95,7 +86,8 @@ export class ReaderPool {
     try {
       await Promise.all(
         Array.from({ length: count }, async () => {
-          const worker = startWorker({ filename, slots: pool.slots });
+          const { memory, slotBytes } = pool.frames;
+          const worker = startWorker({ filename, slots: memory as SharedArrayBuffer, slotBytes });
           const reader: Reader = { worker, pending: new Map() };
           pool.readers.push(reader);
           pool.watch(reader);
@@ -125,7 +117,7 @@ export class ReaderPool {
   queryEncoded(visibility: Visibility, query: BatchQuery): Promise<EncodedPage | undefined> {
     const reader = this.pick();
     const id = this.nextId++;
-    const slot = this.free.pop() ?? -1;
+    const slot = this.frames.take();
     return new Promise((resolve, reject) => {
       reader.pending.set(id, { slot, resolve, reject });
       reader.worker.postMessage({ id, visibility, query, slot } satisfies ReaderRequest);
@@ -136,23 +128,6 @@ export class ReaderPool {
     const readers = this.readers.splice(0);
     for (const reader of readers) fail(reader, new Error("the SQLite store is closing"));
     await Promise.all(readers.map((reader) => reader.worker.terminate()));
-  }
-
-  /** A page whose rows a reader wrote into `slot`, lent until its frame is released. */
-  private lend(slot: number, total: number, length: number): EncodedPage {
-    const bytes = Buffer.from(this.slots, slot * SLOT_BYTES, SLOT_BYTES);
-    let lent = true;
-    const release = () => {
-      if (!lent) return;
-      lent = false;
-      this.giveBack(slot);
-    };
-    const [start, end] = [HEAD_ROOM, HEAD_ROOM + length];
-    return { total, json: [bytes.subarray(start, end)], frame: { bytes, start, end, release } };
-  }
-
-  private giveBack(slot: number): void {
-    if (slot >= 0) this.free.push(slot);
   }
 
   /** The reader with the fewest requests in hand (round robin among equals). */
@@ -170,7 +145,7 @@ export class ReaderPool {
       if (!pending) return;
       reader.pending.delete(reply.id);
       const page = reply.page;
-      if (page?.length === undefined) this.giveBack(pending.slot);
+      if (page?.length === undefined) this.frames.giveBack(pending.slot);
       if (reply.error) {
         pending.reject(Object.assign(new Error(reply.error.message), { code: reply.error.code }));
       } else if (!page) {
@@ -181,7 +156,7 @@ export class ReaderPool {
         );
         pending.resolve({ total: page.total, json });
       } else {
-        pending.resolve(this.lend(pending.slot, page.total, page.length));
+        pending.resolve(this.frames.lend(pending.slot, page.total, page.length));
       }
     });
     const lost = (why: Error) => {

@@ -5,19 +5,12 @@
 import { parentPort, workerData } from "node:worker_threads";
 import Database from "better-sqlite3";
 import type { EncodedPage } from "../../instances/model.js";
+import { HEAD_ROOM, TAIL_ROOM } from "../frame-pool.js";
 import { InstanceQuery } from "./instance-query.js";
-import {
-  HEAD_ROOM,
-  type ReaderData,
-  type ReaderPage,
-  type ReaderReply,
-  type ReaderRequest,
-  SLOT_BYTES,
-  TAIL_ROOM,
-} from "./reader-pool.js";
+import type { ReaderData, ReaderPage, ReaderReply, ReaderRequest } from "./reader-pool.js";
 
-const { filename, slots } = workerData as ReaderData;
-const slotBytes = new Uint8Array(slots);
+const { filename, slots, slotBytes } = workerData as ReaderData;
+const memory = new Uint8Array(slots);
 const db = new Database(filename, { readonly: true, fileMustExist: true });
 db.pragma("busy_timeout = 5000");
 // 2 MB of page cache rather than 16: the OS caches the file for every thread alike, and each
@@ -43,10 +36,10 @@ port.on("message", ({ id, visibility, query, slot }: ReaderRequest) => {
 /** The page's rows copied into its slot, where they fit. */
 function inSlot(page: EncodedPage, slot: number): ReaderPage | undefined {
   const length = page.json.reduce((sum, part) => sum + part.length, 0);
-  if (slot < 0 || length > SLOT_BYTES - HEAD_ROOM - TAIL_ROOM) return undefined;
-  let at = slot * SLOT_BYTES + HEAD_ROOM;
+  if (slot < 0 || length > slotBytes - HEAD_ROOM - TAIL_ROOM) return undefined;
+  let at = slot * slotBytes + HEAD_ROOM;
   for (const part of page.json) {
-    slotBytes.set(part, at);
+    memory.set(part, at);
     at += part.length;
   }
   return { total: page.total, length };
