@@ -147,14 +147,26 @@ export function pageStatement(
     totals = `SELECT ${placeTotal}::bigint AS total, 0::bigint AS before`;
   else if (days) {
     const scopes = days.keys();
-    /** Rows of the scope created before `at` (or at or before it): whole days, then its day. */
-    const rank = (at: string, op: "<" | "<=") => `(
-      (SELECT COALESCE(SUM(d.n), 0) FROM instance_day_counts d
-        WHERE d.tenant_id = $1 AND d.scope = ANY(${scopes}) AND d.day < left(${at}, 10))
-      + (SELECT COUNT(*) FROM instances i
+    /**
+     * Rows of the scope created before `value` (or at or before it): whole days from the day
+     * counts, then the rows of its own day on the shorter side of it, through the index: those
+     * before it in the morning, or, from noon, the day's count less the rows after it (a range
+     * ending at 23:59:59 counted its whole last day, 1,400 rows on the 1M tenant, for nothing).
+     */
+    const rank = (value: string, op: "<" | "<=") => {
+      const at = $(value);
+      const daySum = (cmp: "<" | "<=") => `(SELECT COALESCE(SUM(d.n), 0) FROM instance_day_counts d
+        WHERE d.tenant_id = $1 AND d.scope = ANY(${scopes}) AND d.day ${cmp} left(${at}, 10))`;
+      if (value.slice(11) < "12") {
+        return `(${daySum("<")} + (SELECT COUNT(*) FROM instances i
           WHERE ${place} AND i.created_at >= left(${at}, 10) AND i.created_at ${op} ${at}))`;
-    const before = query.createdFrom !== undefined ? rank($(query.createdFrom), "<") : "0";
-    const through = query.createdTo !== undefined ? rank($(query.createdTo), "<=") : placeTotal;
+      }
+      return `(${daySum("<=")} - (SELECT COUNT(*) FROM instances i
+          WHERE ${place} AND i.created_at ${op === "<" ? ">=" : ">"} ${at}
+            AND i.created_at < left(${at}, 10) || ${$(AFTER)}))`;
+    };
+    const before = query.createdFrom !== undefined ? rank(query.createdFrom, "<") : "0";
+    const through = query.createdTo !== undefined ? rank(query.createdTo, "<=") : placeTotal;
     totals = `SELECT GREATEST(0, through - before)::bigint AS total, before::bigint AS before
       FROM (SELECT ${through} AS through, ${before} AS before OFFSET 0) r`;
   } else if (query.nameContains !== undefined) {

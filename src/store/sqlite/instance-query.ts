@@ -379,7 +379,9 @@ export class InstanceQuery {
 
   /**
    * How many rows of the scopes were created before `at` (or at or before it, `inclusive`):
-   * whole days before its day from the day sums, then that day's rows through the index.
+   * whole days from the day sums, then the rows of its own day on the shorter side of it,
+   * through the index: those before it in the morning, or, from noon, the day's count less the
+   * rows after it (a range ending at 23:59:59 counted its whole last day for nothing).
    */
   private rank(
     tenantId: string,
@@ -389,14 +391,25 @@ export class InstanceQuery {
     inclusive: boolean,
   ): number {
     const day = at.slice(0, 10);
-    const daysBefore = firstIndex(sums.buckets.length, (i) => (sums.buckets[i] as string) >= day);
-    let n = daysBefore === 0 ? 0 : (sums.through[daysBefore - 1] as number);
+    const late = at.slice(11) >= "12";
+    const days = firstIndex(sums.buckets.length, (i) =>
+      late ? (sums.buckets[i] as string) > day : (sums.buckets[i] as string) >= day,
+    );
+    let n = days === 0 ? 0 : (sums.through[days - 1] as number);
+    const side = late
+      ? `i.created_at ${inclusive ? ">" : ">="} @at AND i.created_at < @dayEnd`
+      : `i.created_at >= @day AND i.created_at ${inclusive ? "<=" : "<"} @at`;
     for (const scope of scopes) {
-      n += this.sql(`SELECT COUNT(*) FROM instances i INDEXED BY ${scope.index}
-          WHERE ${scope.where} AND i.created_at >= @day
-            AND i.created_at ${inclusive ? "<=" : "<"} @at`)
+      const rows = this.sql(`SELECT COUNT(*) FROM instances i INDEXED BY ${scope.index}
+          WHERE ${scope.where} AND ${side}`)
         .pluck()
-        .get({ tenant: tenantId, day, at, value: scope.param }) as number;
+        .get({
+          tenant: tenantId,
+          at,
+          value: scope.param,
+          ...(late ? { dayEnd: day + AFTER } : { day }),
+        }) as number;
+      n += late ? -rows : rows;
     }
     return n;
   }
