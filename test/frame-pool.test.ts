@@ -11,7 +11,7 @@ import type { BatchQuery, EncodedPage } from "../src/instances/model.js";
 import { startServer } from "../src/server.js";
 import { FramePool, HEAD_ROOM } from "../src/store/frame-pool.js";
 import type { Pool, Store, StoredInstance } from "../src/store/types.js";
-import { BATCH, queryString } from "./helpers/api.js";
+import { fetchPages } from "./helpers/api.js";
 import { type Catalog, seedCatalog } from "./helpers/catalog.js";
 import { importStored, storeTenant, testConfig } from "./helpers/fixtures.js";
 import { STORES } from "./helpers/stores.js";
@@ -139,20 +139,7 @@ for (const factory of STORES.filter((f) => f.name === "postgres")) {
       // Closing the server closes the store: last (the store's dispose is then a no-op close).
       try {
         const queries = Array.from({ length: 240 }, (_, n) => query(n * 7));
-        const bodies: string[] = [];
-        for (let at = 0; at < queries.length; at += 24) {
-          const answers = await Promise.all(
-            queries.slice(at, at + 24).map(async (q) => {
-              const url = `${server.url}${BATCH}?${queryString({ page_no: q.pageNo, page_size: q.pageSize })}`;
-              const res = await fetch(url, {
-                headers: { "X-Auth-Token": catalog.tenant.adminToken },
-              });
-              expect(res.status).toBe(200);
-              return res.text();
-            }),
-          );
-          bodies.push(...answers);
-        }
+        const bodies = await fetchPages(server.url, catalog.tenant.adminToken, queries);
         const expected = await Promise.all(
           queries.map(async (q) =>
             pageJson(await store.queryInstances(who(), q), q.pageNo, q.pageSize).toString(),

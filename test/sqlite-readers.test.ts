@@ -15,7 +15,7 @@ import { pageJson } from "../src/http/page-json.js";
 import type { BatchQuery, EncodedPage } from "../src/instances/model.js";
 import { startServer } from "../src/server.js";
 import { SqliteStore } from "../src/store/sqlite/sqlite-store.js";
-import { BATCH, queryString } from "./helpers/api.js";
+import { fetchPages } from "./helpers/api.js";
 import { type Catalog, seedCatalog } from "./helpers/catalog.js";
 import { addInstances, testConfig } from "./helpers/fixtures.js";
 
@@ -214,22 +214,8 @@ describe("SQLite reader threads: pages lent in shared memory", () => {
     );
     try {
       const queries = Array.from({ length: 240 }, (_, n) => query(n * 7));
-      const bodies: string[] = [];
-      // 24 connections' worth at a time, so slots are lent, written, released and reused.
-      for (let at = 0; at < queries.length; at += 24) {
-        const batch = queries.slice(at, at + 24);
-        const answers = await Promise.all(
-          batch.map(async (q) => {
-            const url = `${server.url}${BATCH}?${queryString({ page_no: q.pageNo, page_size: q.pageSize })}`;
-            const res = await fetch(url, {
-              headers: { "X-Auth-Token": catalog.tenant.adminToken },
-            });
-            expect(res.status).toBe(200);
-            return res.text();
-          }),
-        );
-        bodies.push(...answers);
-      }
+      // 24 requests at a time, so slots are lent, written, released and reused.
+      const bodies = await fetchPages(server.url, catalog.tenant.adminToken, queries);
       const expected = await Promise.all(
         queries.map(async (q) => {
           const page = await plain.queryEncodedInstances(who(), q);

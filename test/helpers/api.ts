@@ -199,3 +199,30 @@ export async function expiredToken(store: Store, userId: string): Promise<string
   });
   return token;
 }
+
+/**
+ * Batch-query pages asked of a running server over real connections, `together` at a time (so
+ * that many are in flight at once), each expected to be a 200; their bodies, in order.
+ */
+export async function fetchPages(
+  base: string,
+  token: string,
+  queries: readonly { pageNo: number; pageSize: number }[],
+  together = 24,
+): Promise<string[]> {
+  const bodies: string[] = [];
+  for (let at = 0; at < queries.length; at += together) {
+    const answers = await Promise.all(
+      queries.slice(at, at + together).map(async (q) => {
+        const params = { page_no: q.pageNo, page_size: q.pageSize };
+        const res = await fetch(`${base}${BATCH}?${queryString(params)}`, {
+          headers: { "X-Auth-Token": token },
+        });
+        if (res.status !== 200) throw new Error(`${res.status}: ${await res.text()}`);
+        return res.text();
+      }),
+    );
+    bodies.push(...answers);
+  }
+  return bodies;
+}
