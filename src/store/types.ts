@@ -165,7 +165,8 @@ export interface Store {
   queryInstances(visibility: Visibility, query: BatchQuery): Promise<InstancePage>;
   /**
    * Optional: the same answer as queryInstances, rows already encoded (see EncodedPage), or
-   * undefined where the store cannot vouch for the bytes (queryInstances answers then).
+   * undefined where the store cannot vouch for the bytes (queryInstances answers then). A page
+   * with a `frame` is lent: the caller releases it once, when done with the bytes (PageFrame).
    */
   queryEncodedInstances?(
     visibility: Visibility,

@@ -63,7 +63,8 @@ export function batchQueryRoute(app: FastifyInstance, deps: GuardDeps): void {
         if (frame) {
           onceClosed(reply.raw, frame.release);
           // Fastify passes a Buffer through untouched only when its memory is an ArrayBuffer;
-          // a frame's is shared memory, so this reply's serializer hands it over as it is.
+          // a frame's may be shared memory (SQLite's reader threads), so this reply's serializer
+          // hands it over as it is.
           reply.serializer(asIs);
         }
         body = pageJson(page, query.pageNo, query.pageSize);
