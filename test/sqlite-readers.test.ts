@@ -33,43 +33,64 @@ const QUERIES: BatchQuery[] = [
   { ...BASE, pageNo: 99 },
 ];
 
-describe("SQLite reader threads", () => {
-  let dir: string;
-  let file: string;
+interface Fleet {
+  file: string;
   /** Reads pages on two threads. */
-  let threaded: SqliteStore;
+  threaded: SqliteStore;
   /** Reads on its own connection only. */
-  let plain: SqliteStore;
-  let catalog: Catalog;
+  plain: SqliteStore;
+  catalog: Catalog;
+  dispose(): Promise<void>;
+}
 
+/** A database file with a 150-instance catalog, and two stores on it (threaded, plain). */
+async function fleet(name: string, idPrefix: string): Promise<Fleet> {
+  const dir = mkdtempSync(join(tmpdir(), `phonefleet-${name}-`));
+  const file = join(dir, `${name}.db`);
+  const threaded = new SqliteStore(file);
+  await threaded.migrate();
+  const catalog = await seedCatalog(threaded, name, idPrefix, 150);
+  await threaded.startReaders(2);
+  const plain = new SqliteStore(file);
+  return {
+    file,
+    threaded,
+    plain,
+    catalog,
+    async dispose() {
+      await threaded.close();
+      await plain.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** The fleet of the enclosing describe: made before its tests, thrown away after. */
+function useFleet(name: string, idPrefix: string): Fleet {
+  const made = {} as Fleet;
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), "phonefleet-readers-"));
-    file = join(dir, "readers.db");
-    threaded = new SqliteStore(file);
-    await threaded.migrate();
-    catalog = await seedCatalog(threaded, "readers", "rd", 150);
-    await threaded.startReaders(2);
-    plain = new SqliteStore(file);
+    Object.assign(made, await fleet(name, idPrefix));
   });
-  afterAll(async () => {
-    await threaded.close();
-    await plain.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  afterAll(() => made.dispose());
+  return made;
+}
 
-  const visibility = () => ({ tenantId: catalog.tenant.tenantId });
+describe("SQLite reader threads", () => {
+  const f = useFleet("readers", "rd");
+
+  const visibility = () => ({ tenantId: f.catalog.tenant.tenantId });
   const member = () => ({
-    tenantId: catalog.tenant.tenantId,
-    projectIds: [catalog.tenant.projects[1]?.project_id as string],
+    tenantId: f.catalog.tenant.tenantId,
+    projectIds: [f.catalog.tenant.projects[1]?.project_id as string],
   });
 
   it("answers every query with the bytes and total of the store's own connection", async () => {
-    expect(threaded.readerThreads()).toHaveLength(2);
+    expect(f.threaded.readerThreads()).toHaveLength(2);
     for (const query of QUERIES) {
       for (const who of [visibility(), member()]) {
         const [onThread, onConnection] = await Promise.all([
-          threaded.queryEncodedInstances(who, query),
-          plain.queryEncodedInstances(who, query),
+          f.threaded.queryEncodedInstances(who, query),
+          f.plain.queryEncodedInstances(who, query),
         ]);
         expect(onThread, JSON.stringify(query)).toBeDefined();
         expect(onThread?.total).toBe(onConnection?.total);
@@ -83,10 +104,10 @@ describe("SQLite reader threads", () => {
   it("answers many concurrent queries, each with its own page", async () => {
     const pages = Array.from({ length: 40 }, (_, n) => ({ ...BASE, pageNo: (n % 15) + 1 }));
     const answers = await Promise.all(
-      pages.map((q) => threaded.queryEncodedInstances(visibility(), q)),
+      pages.map((q) => f.threaded.queryEncodedInstances(visibility(), q)),
     );
     const expected = await Promise.all(
-      pages.map((q) => plain.queryEncodedInstances(visibility(), q)),
+      pages.map((q) => f.plain.queryEncodedInstances(visibility(), q)),
     );
     expect(answers.map((a) => Buffer.concat(a?.json ?? []).toString())).toEqual(
       expected.map((a) => Buffer.concat(a?.json ?? []).toString()),
@@ -96,36 +117,36 @@ describe("SQLite reader threads", () => {
   it("sees a write on the very next page read, whichever connection wrote it", async () => {
     const newest = { ...BASE, order: "desc" as const, pageSize: 1 };
     for (const [writer, name, year] of [
-      [threaded, "written-by-owner", 2098],
-      [plain, "written-by-another", 2099],
+      [f.threaded, "written-by-owner", 2098],
+      [f.plain, "written-by-another", 2099],
     ] as const) {
-      await addInstances(writer, catalog.tenant.tenantId, [
+      await addInstances(writer, f.catalog.tenant.tenantId, [
         {
           instance_name: name,
           region: "cn-north-4",
           instance_sku: "s",
-          project_id: catalog.tenant.projects[0]?.project_id,
+          project_id: f.catalog.tenant.projects[0]?.project_id,
           pool_name: "apps",
           created_at: `${year}-01-01 00:00:00`,
         },
       ]);
-      const page = await threaded.queryEncodedInstances(visibility(), newest);
+      const page = await f.threaded.queryEncodedInstances(visibility(), newest);
       expect(Buffer.concat(page?.json ?? []).toString()).toContain(`"instance_name":"${name}"`);
     }
   });
 
   it("reads on its own connection once its threads have stopped", async () => {
-    const expected = await plain.queryEncodedInstances(visibility(), BASE);
-    await Promise.all(threaded.readerThreads().map((worker) => worker.terminate()));
-    expect(threaded.readerThreads()).toHaveLength(0);
-    const page = await threaded.queryEncodedInstances(visibility(), BASE);
+    const expected = await f.plain.queryEncodedInstances(visibility(), BASE);
+    await Promise.all(f.threaded.readerThreads().map((worker) => worker.terminate()));
+    expect(f.threaded.readerThreads()).toHaveLength(0);
+    const page = await f.threaded.queryEncodedInstances(visibility(), BASE);
     expect(Buffer.concat(page?.json ?? []).toString()).toBe(
       Buffer.concat(expected?.json ?? []).toString(),
     );
   });
 
   it("fails the pages in hand when it closes, instead of leaving them unanswered", async () => {
-    const closing = new SqliteStore(file);
+    const closing = new SqliteStore(f.file);
     await closing.startReaders(1);
     const page = closing.queryEncodedInstances(visibility(), BASE);
     // Awaited the way a request awaits it: the rejection has a handler before it happens.
@@ -150,28 +171,9 @@ describe("SQLite reader threads", () => {
 });
 
 describe("SQLite reader threads: pages lent in shared memory", () => {
-  let dir: string;
-  let file: string;
-  let threaded: SqliteStore;
-  let plain: SqliteStore;
-  let catalog: Catalog;
+  const f = useFleet("slots", "sl");
 
-  beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), "phonefleet-slots-"));
-    file = join(dir, "slots.db");
-    threaded = new SqliteStore(file);
-    await threaded.migrate();
-    catalog = await seedCatalog(threaded, "slots", "sl", 150);
-    await threaded.startReaders(2);
-    plain = new SqliteStore(file);
-  });
-  afterAll(async () => {
-    await threaded.close();
-    await plain.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
-
-  const who = () => ({ tenantId: catalog.tenant.tenantId });
+  const who = () => ({ tenantId: f.catalog.tenant.tenantId });
   const query = (n: number): BatchQuery => ({
     ...BASE,
     pageSize: 7 + (n % 11),
@@ -183,26 +185,26 @@ describe("SQLite reader threads: pages lent in shared memory", () => {
     // Three times as many pages as there are slots: without the memory back, most would not
     // be lent. Released twice, a slot must still go back once (or two pages would share it).
     for (let n = 0; n < 200; n++) {
-      const page = await threaded.queryEncodedInstances(who(), query(n));
+      const page = await f.threaded.queryEncodedInstances(who(), query(n));
       expect(page?.frame, `page ${n}`).toBeDefined();
-      expect(text(page)).toBe(text(await plain.queryEncodedInstances(who(), query(n))));
+      expect(text(page)).toBe(text(await f.plain.queryEncodedInstances(who(), query(n))));
       page?.frame?.release();
       page?.frame?.release();
     }
     const many = Array.from({ length: 60 }, (_, n) => query(n));
-    const pages = await Promise.all(many.map((q) => threaded.queryEncodedInstances(who(), q)));
-    const expected = await Promise.all(many.map((q) => plain.queryEncodedInstances(who(), q)));
+    const pages = await Promise.all(many.map((q) => f.threaded.queryEncodedInstances(who(), q)));
+    const expected = await Promise.all(many.map((q) => f.plain.queryEncodedInstances(who(), q)));
     expect(pages.map(text)).toEqual(expected.map(text));
     for (const page of pages) page?.frame?.release();
   });
 
   it("hands pages over in memory of their own while every slot is lent, bytes unchanged", async () => {
     const many = Array.from({ length: 90 }, (_, n) => query(n));
-    const pages = await Promise.all(many.map((q) => threaded.queryEncodedInstances(who(), q)));
+    const pages = await Promise.all(many.map((q) => f.threaded.queryEncodedInstances(who(), q)));
     const lent = pages.filter((page) => page?.frame !== undefined);
     expect(lent.length).toBeGreaterThan(0);
     expect(lent.length).toBeLessThan(pages.length);
-    const expected = await Promise.all(many.map((q) => plain.queryEncodedInstances(who(), q)));
+    const expected = await Promise.all(many.map((q) => f.plain.queryEncodedInstances(who(), q)));
     expect(pages.map(text)).toEqual(expected.map(text));
     for (const page of pages) page?.frame?.release();
   });
@@ -210,15 +212,15 @@ describe("SQLite reader threads: pages lent in shared memory", () => {
   it("answers many requests at once over HTTP, each with its own page's exact bytes", async () => {
     const server = await startServer(
       testConfig({ host: "127.0.0.1", port: 0, sqliteReaders: 2, responseCacheMb: 0 }),
-      new SqliteStore(file),
+      new SqliteStore(f.file),
     );
     try {
       const queries = Array.from({ length: 240 }, (_, n) => query(n * 7));
       // 24 requests at a time, so slots are lent, written, released and reused.
-      const bodies = await fetchPages(server.url, catalog.tenant.adminToken, queries);
+      const bodies = await fetchPages(server.url, f.catalog.tenant.adminToken, queries);
       const expected = await Promise.all(
         queries.map(async (q) => {
-          const page = await plain.queryEncodedInstances(who(), q);
+          const page = await f.plain.queryEncodedInstances(who(), q);
           return pageJson(page ?? { total: 0, json: [] }, q.pageNo, q.pageSize).toString();
         }),
       );
