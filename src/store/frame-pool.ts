@@ -12,7 +12,23 @@ import type { EncodedPage } from "../instances/model.js";
 
 /** Bytes left free before a page's rows for the answer's head, and after them for its tail. */
 export const HEAD_ROOM = 64;
-export const TAIL_ROOM = 512;
+const TAIL_ROOM = 512;
+
+/**
+ * Where the rows of slot `slot` go in `memory` (slots of `slotBytes`): from HEAD_ROOM up to
+ * TAIL_ROOM before the slot's end. The one layout, for the pool and the threads that fill it.
+ */
+export function slotRows(
+  memory: ArrayBuffer | SharedArrayBuffer,
+  slotBytes: number,
+  slot: number,
+): Buffer {
+  return Buffer.from(memory, slot * slotBytes + HEAD_ROOM, rowsCapacity(slotBytes));
+}
+
+function rowsCapacity(slotBytes: number): number {
+  return slotBytes - HEAD_ROOM - TAIL_ROOM;
+}
 
 export class FramePool {
   /** The slots, one after another; shared memory when threads fill them. */
@@ -33,7 +49,7 @@ export class FramePool {
     this.memory = shared
       ? new SharedArrayBuffer(slotBytes * count)
       : new ArrayBuffer(slotBytes * count);
-    this.capacity = slotBytes - HEAD_ROOM - TAIL_ROOM;
+    this.capacity = rowsCapacity(slotBytes);
     this.free = Array.from({ length: count }, (_, n) => n);
   }
 
@@ -49,7 +65,7 @@ export class FramePool {
 
   /** Where a slot's rows go: `capacity` bytes from HEAD_ROOM. */
   rows(slot: number): Buffer {
-    return Buffer.from(this.memory, slot * this.slotBytes + HEAD_ROOM, this.capacity);
+    return slotRows(this.memory, this.slotBytes, slot);
   }
 
   /** The page whose `length` bytes of rows are in `slot`, lent until its frame is released. */

@@ -5,12 +5,11 @@
 import { parentPort, workerData } from "node:worker_threads";
 import Database from "better-sqlite3";
 import type { EncodedPage } from "../../instances/model.js";
-import { HEAD_ROOM, TAIL_ROOM } from "../frame-pool.js";
+import { slotRows } from "../frame-pool.js";
 import { InstanceQuery } from "./instance-query.js";
 import type { ReaderData, ReaderPage, ReaderReply, ReaderRequest } from "./reader-pool.js";
 
 const { filename, slots, slotBytes } = workerData as ReaderData;
-const memory = new Uint8Array(slots);
 const db = new Database(filename, { readonly: true, fileMustExist: true });
 db.pragma("busy_timeout = 5000");
 // 2 MB of page cache rather than 16: the OS caches the file for every thread alike, and each
@@ -35,11 +34,13 @@ port.on("message", ({ id, visibility, query, slot }: ReaderRequest) => {
 
 /** The page's rows copied into its slot, where they fit. */
 function inSlot(page: EncodedPage, slot: number): ReaderPage | undefined {
+  if (slot < 0) return undefined;
+  const rows = slotRows(slots, slotBytes, slot);
   const length = page.json.reduce((sum, part) => sum + part.length, 0);
-  if (slot < 0 || length > slotBytes - HEAD_ROOM - TAIL_ROOM) return undefined;
-  let at = slot * slotBytes + HEAD_ROOM;
+  if (length > rows.length) return undefined;
+  let at = 0;
   for (const part of page.json) {
-    memory.set(part, at);
+    rows.set(part, at);
     at += part.length;
   }
   return { total: page.total, length };
