@@ -24,6 +24,7 @@
  * strings (test/encoded-rows.test.ts compares the bytes).
  */
 import type { BatchQuery, Visibility } from "../../instances/model.js";
+import { countsFromDayEnd } from "../day-side.js";
 
 /** The wire columns of a page, in the reference page's order; project_name comes from its project. */
 const WIRE_COLUMNS = `i.instance_id, i.instance_name, i.region, i.instance_sku, i.frozen_status,
@@ -149,15 +150,14 @@ export function pageStatement(
     const scopes = days.keys();
     /**
      * Rows of the scope created before `value` (or at or before it): whole days from the day
-     * counts, then the rows of its own day on the shorter side of it, through the index: those
-     * before it in the morning, or, from noon, the day's count less the rows after it (a range
-     * ending at 23:59:59 counted its whole last day, 1,400 rows on the 1M tenant, for nothing).
+     * counts, then the rows of its own day on one side of it, through the index
+     * (countsFromDayEnd).
      */
     const rank = (value: string, op: "<" | "<=") => {
       const at = $(value);
       const daySum = (cmp: "<" | "<=") => `(SELECT COALESCE(SUM(d.n), 0) FROM instance_day_counts d
         WHERE d.tenant_id = $1 AND d.scope = ANY(${scopes}) AND d.day ${cmp} left(${at}, 10))`;
-      if (value.slice(11) < "12") {
+      if (!countsFromDayEnd(value)) {
         return `(${daySum("<")} + (SELECT COUNT(*) FROM instances i
           WHERE ${place} AND i.created_at >= left(${at}, 10) AND i.created_at ${op} ${at}))`;
       }

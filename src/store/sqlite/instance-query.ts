@@ -23,6 +23,7 @@ import type {
   Visibility,
   WireInstance,
 } from "../../instances/model.js";
+import { countsFromDayEnd } from "../day-side.js";
 
 type Row = Record<string, unknown>;
 
@@ -379,9 +380,8 @@ export class InstanceQuery {
 
   /**
    * How many rows of the scopes were created before `at` (or at or before it, `inclusive`):
-   * whole days from the day sums, then the rows of its own day on the shorter side of it,
-   * through the index: those before it in the morning, or, from noon, the day's count less the
-   * rows after it (a range ending at 23:59:59 counted its whole last day for nothing).
+   * whole days from the day sums, then the rows of its own day on one side of it, through the
+   * index (countsFromDayEnd).
    */
   private rank(
     tenantId: string,
@@ -391,7 +391,7 @@ export class InstanceQuery {
     inclusive: boolean,
   ): number {
     const day = at.slice(0, 10);
-    const late = at.slice(11) >= "12";
+    const late = countsFromDayEnd(at);
     const days = firstIndex(sums.buckets.length, (i) =>
       late ? (sums.buckets[i] as string) > day : (sums.buckets[i] as string) >= day,
     );
