@@ -221,9 +221,10 @@ function track(child: ChildProcess, base: string, health: string): Promise<Runni
 async function startServer(url: string, extraEnv: Record<string, string>): Promise<Running> {
   const port = await freePort();
   const cli = join(ROOT, "dist/cli/main.js");
-  const args = existsSync(cli)
-    ? [...NODE_FLAGS, cli, "serve", "--port", String(port), "--host", "127.0.0.1"]
-    : [...NODE_FLAGS, "--import", "tsx", join(ROOT, "bench/serve.ts")];
+  const entry = existsSync(cli)
+    ? [cli, "serve", "--port", String(port), "--host", "127.0.0.1"]
+    : ["--import", "tsx", join(ROOT, "bench/serve.ts")];
+  const args = [...NODE_FLAGS, ...entry];
   const child = spawn(process.execPath, args, {
     cwd: ROOT,
     env: {
