@@ -81,9 +81,8 @@ export interface PageStatement {
 /**
  * The statement answering `query` for `visibility`. Rows: `total` and the wire columns, one row
  * per instance in page order (one row with null columns when the page is empty); or, `encoded`,
- * one row: `total` and `body`, the page's rows as JSON objects joined by commas (their UTF-8
- * bytes in base64, null
- * when the page is empty).
+ * `total` and `body`, the row's JSON object (its UTF-8 bytes in base64, with line breaks),
+ * likewise.
  */
 export function pageStatement(
   visibility: Visibility,
@@ -281,11 +280,12 @@ export function pageStatement(
   const from = `FROM (${totals} OFFSET 0) t ${page}`;
   return {
     text: encoded
-      ? // One aggregate over every row, without GROUP BY (which sorted the page's rows by
-        // total first): t is one row, so max(t.total) is that total.
-        `${matches}SELECT max(t.total)::int AS total,
-           encode(convert_to(string_agg(page.json, ',' ORDER BY ${order}), 'UTF8'), 'base64') AS body
-         ${from}`
+      ? // A row per instance, not one aggregate of the page: a 60 KB aggregate (and its
+        // base64, and its copy for output) is memory each backend asks the OS for and gives
+        // back on every request, and page faults made that 1 ms of a 1.6 ms page 1.
+        `${matches}SELECT t.total::int AS total,
+           encode(convert_to(page.json, 'UTF8'), 'base64') AS body
+         ${from} ORDER BY ${order}`
       : `${matches}SELECT t.total::int AS total, page.* ${from} ORDER BY ${order}`,
     values,
     oneShot: query.nameContains !== undefined,

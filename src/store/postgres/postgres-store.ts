@@ -80,6 +80,8 @@ function principalOf(row: Row): Omit<Principal, "tokenId" | "expiresAt" | "revok
   };
 }
 
+const COMMA = 0x2c;
+
 export class PostgresStore implements Store {
   readonly dialect = "postgres";
   private readonly settings: PostgresSettings;
@@ -237,21 +239,30 @@ export class PostgresStore implements Store {
 
   async queryEncodedInstances(visibility: Visibility, query: BatchQuery): Promise<EncodedPage> {
     const statement = pageStatement(visibility, query, true);
-    // The body's bytes come in base64 (PostgreSQL's encode wraps its lines; Buffer.from skips
+    // Each row's bytes come in base64 (PostgreSQL's encode wraps its lines; Buffer.write skips
     // the line breaks): pg 8 decodes every field as UTF-8 text (binary results are no way round
     // it), and a 60 KB page decoded that way and encoded again costs ~400 µs of this thread;
     // as bytea (hex, twice the bytes) ~130 µs; base64 ~60 µs.
     const { rows } = await this.pageQuery(statement);
-    const row = rows[0];
-    const total = (row?.total ?? 0) as number;
-    const text = row?.body as string | null | undefined;
-    if (!text) return { total, json: [] };
-    // Decoded into a lent slot where one is free and the page fits (byteLength is an upper
-    // bound: it counts the line breaks as data), else into memory of its own.
-    const slot =
-      Buffer.byteLength(text, "base64") <= this.frames.capacity ? this.frames.take() : -1;
-    if (slot < 0) return { total, json: [Buffer.from(text, "base64")] };
-    const length = this.frames.rows(slot).write(text, "base64");
+    const total = (rows[0]?.total ?? 0) as number;
+    const bodies: string[] = [];
+    let bound = 0; // byteLength is an upper bound: it counts the line breaks as data
+    for (const row of rows) {
+      const body = row.body as string | null;
+      if (body === null) continue; // the count's row when the page is empty
+      bodies.push(body);
+      bound += Buffer.byteLength(body, "base64") + 1;
+    }
+    if (bodies.length === 0) return { total, json: [] };
+    // Decoded into a lent slot where one is free and the page fits, else into memory of its own.
+    const slot = bound <= this.frames.capacity ? this.frames.take() : -1;
+    const into = slot < 0 ? Buffer.allocUnsafe(bound) : this.frames.rows(slot);
+    let length = 0;
+    for (const body of bodies) {
+      if (length > 0) into[length++] = COMMA;
+      length += into.write(body, length, "base64");
+    }
+    if (slot < 0) return { total, json: [into.subarray(0, length)] };
     return this.frames.lend(slot, total, length);
   }
 
