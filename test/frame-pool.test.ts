@@ -10,6 +10,7 @@ import { encodeRows, pageJson } from "../src/http/page-json.js";
 import type { BatchQuery, EncodedPage } from "../src/instances/model.js";
 import { startServer } from "../src/server.js";
 import { FramePool, HEAD_ROOM } from "../src/store/frame-pool.js";
+import { StreamedPage } from "../src/store/postgres/streamed-page.js";
 import type { Pool, Store, StoredInstance } from "../src/store/types.js";
 import { fetchPages } from "./helpers/api.js";
 import { type Catalog, seedCatalog } from "./helpers/catalog.js";
@@ -37,6 +38,46 @@ describe("FramePool", () => {
     expect(pool.take()).toBe(-1);
     pool.giveBack(-1);
     expect(pool.take()).toBe(-1);
+  });
+});
+
+describe("StreamedPage (PostgreSQL's rows as they arrive)", () => {
+  const b64 = (json: string) => Buffer.from(json).toString("base64");
+
+  it("writes the rows into a lent slot, commas between them, and the total of the last row", () => {
+    const pool = new FramePool(false, 1024, 1);
+    const page = new StreamedPage(pool);
+    page.add(7, b64('{"a":"云"}'));
+    page.add(7, b64('{"b":2}'));
+    const done = page.finish();
+    expect(done.total).toBe(7);
+    expect(text(done)).toBe('{"a":"云"},{"b":2}');
+    expect(pool.take()).toBe(-1);
+    done.frame?.release();
+    expect(pool.take()).toBe(0);
+  });
+
+  it("moves a page that outgrows its slot into memory of its own, and gives the slot back", () => {
+    const pool = new FramePool(false, 1024, 1);
+    const page = new StreamedPage(pool);
+    const rows = Array.from({ length: 8 }, (_, n) => JSON.stringify({ n, pad: "x".repeat(90) }));
+    for (const row of rows) page.add(8, b64(row));
+    const done = page.finish();
+    expect(done.frame).toBeUndefined();
+    expect(text(done)).toBe(rows.join(","));
+    expect(pool.take()).toBe(0);
+  });
+
+  it("answers an empty page (a null body) without a slot, and gives a slot back on discard", () => {
+    const pool = new FramePool(false, 1024, 1);
+    const empty = new StreamedPage(pool);
+    empty.add(12, null);
+    expect(empty.finish()).toEqual({ total: 12, json: [] });
+    const failed = new StreamedPage(pool);
+    failed.add(3, b64("{}"));
+    expect(pool.take()).toBe(-1);
+    failed.discard();
+    expect(pool.take()).toBe(0);
   });
 });
 
