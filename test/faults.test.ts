@@ -35,6 +35,7 @@ describe.runIf(POSTGRES_URL)("PostgreSQL faults", () => {
   let app: FastifyInstance;
   let token: string;
   let drop: () => Promise<void>;
+  let schema: string;
   const applicationName = `pf_faults_${process.pid}_${Date.now()}`;
 
   beforeAll(async () => {
@@ -46,6 +47,7 @@ describe.runIf(POSTGRES_URL)("PostgreSQL faults", () => {
       statement_timeout: String(STATEMENT_TIMEOUT_MS),
     });
     drop = fresh.drop;
+    schema = fresh.schema;
     const url = new URL(fresh.url);
     url.port = String(proxy.port);
     store = await openStore(url.toString());
@@ -71,10 +73,10 @@ describe.runIf(POSTGRES_URL)("PostgreSQL faults", () => {
     await drop?.();
   });
 
-  async function request(): Promise<Outcome> {
+  async function request(pageSize = 20): Promise<Outcome> {
     const started = Date.now();
     const res = await app.inject({
-      url: "/v1/instances/batch-query?page_no=1&page_size=20",
+      url: `/v1/instances/batch-query?page_no=1&page_size=${pageSize}`,
       headers: { "x-auth-token": token },
     });
     const code = res.statusCode === 200 ? undefined : (res.json().error_code as string);
@@ -124,6 +126,23 @@ describe.runIf(POSTGRES_URL)("PostgreSQL faults", () => {
     expect(killed).toBeGreaterThan(0);
     expect(outcomes.length).toBeGreaterThan(10);
     expectBounded(outcomes);
+    await expectRecovered();
+  });
+
+  it("a page statement that fails: 9999 at once, and its connection goes back to the pool", async () => {
+    expect((await request()).status).toBe(200);
+    // Every page statement joins projects: without it, each fails at PostgreSQL.
+    await adminQuery(`ALTER TABLE ${schema}.projects RENAME TO projects_gone`);
+    try {
+      // More failures than the pool has connections: one kept by a failed statement would
+      // leave the last requests waiting for a connection until connect_timeout. Page sizes no
+      // answer was cached for.
+      const during = await Promise.all(Array.from({ length: 25 }, (_, n) => request(50 + n)));
+      expect(during.map((o) => o.code)).toEqual(Array(25).fill("KOOPHONE.API.9999"));
+      for (const o of during) expect(o.ms).toBeLessThan(CONNECT_TIMEOUT_S * 1000);
+    } finally {
+      await adminQuery(`ALTER TABLE ${schema}.projects_gone RENAME TO projects`);
+    }
     await expectRecovered();
   });
 

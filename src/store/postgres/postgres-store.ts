@@ -81,6 +81,26 @@ function principalOf(row: Row): Omit<Principal, "tokenId" | "expiresAt" | "revok
   };
 }
 
+/**
+ * A query whose rows go to `onFields` as their DataRow messages are parsed (pg calls a submitted
+ * query's handleDataRow for each), instead of into row objects kept in a result. Its callback
+ * reports the end or the error: pg sends a query's error to its callback when it has one, which
+ * a client with query_timeout always gives it, so an "error" listener alone would never hear it.
+ */
+class FieldsQuery extends pg.Query {
+  constructor(
+    config: pg.QueryConfig,
+    private readonly onFields: (fields: (string | null)[]) => void,
+    done: (error: Error | undefined) => void,
+  ) {
+    super(config, undefined, (error: Error | undefined) => done(error ?? undefined));
+  }
+
+  handleDataRow(message: { fields: (string | null)[] }): void {
+    this.onFields(message.fields);
+  }
+}
+
 export class PostgresStore implements Store {
   readonly dialect = "postgres";
   private readonly settings: PostgresSettings;
@@ -243,8 +263,8 @@ export class PostgresStore implements Store {
     // as bytea (hex, twice the bytes) ~130 µs; base64 ~60 µs.
     const page = new StreamedPage(this.frames);
     try {
-      await this.streamPage(pageStatement(visibility, query, true), (row) =>
-        page.add(row.total, row.body),
+      await this.streamPage(pageStatement(visibility, query, true), (fields) =>
+        page.add(Number(fields[0]), fields[1] ?? null),
       );
     } catch (error) {
       page.discard();
@@ -254,23 +274,23 @@ export class PostgresStore implements Store {
   }
 
   /**
-   * pageQuery's statement with its rows handed to `onRow` one by one as they arrive, none kept
-   * (see StreamedPage).
+   * pageQuery's statement with each row's fields (text, as they came) handed to `onFields` as it
+   * arrives: no row object is built, none is kept (see StreamedPage).
    */
   private async streamPage(
     { text, values, oneShot, generic }: PageStatement,
-    onRow: (row: Row) => void,
+    onFields: (fields: (string | null)[]) => void,
   ): Promise<void> {
     const client = await (generic && !oneShot ? this.genericPool : this.pool).connect();
     let failure: Error | undefined;
     try {
       await new Promise<void>((resolve, reject) => {
         const name = oneShot ? undefined : this.statementName(text);
-        // No callback and a "row" listener: pg does not accumulate the rows.
-        const running = client.query(new pg.Query<Row>({ name, text, values }));
-        running.on("row", onRow);
-        running.on("end", () => resolve());
-        running.on("error", reject);
+        client.query(
+          new FieldsQuery({ name, text, values }, onFields, (error) =>
+            error ? reject(error) : resolve(),
+          ),
+        );
       });
     } catch (error) {
       failure = error as Error;

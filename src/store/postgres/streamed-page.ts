@@ -21,8 +21,8 @@ export class StreamedPage {
   constructor(private readonly frames: FramePool) {}
 
   /** A row of pageStatement(…, encoded): its total, and its body (null when the page is empty). */
-  add(total: unknown, body: unknown): void {
-    this.total = total as number;
+  add(total: number, body: string | null): void {
+    this.total = total;
     if (typeof body !== "string") return;
     // An upper bound: base64's line breaks count as data.
     const need = this.length + 1 + Buffer.byteLength(body, "base64");
