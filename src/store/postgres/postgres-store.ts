@@ -156,15 +156,18 @@ export class PostgresStore implements Store {
    * A batch-query statement: planned for its own values (oneShot), prepared with one plan for
    * every value (generic), or prepared and left to PostgreSQL's choice.
    */
-  private pageQuery({
-    text,
-    values,
-    oneShot,
-    generic,
-  }: PageStatement): Promise<pg.QueryResult<Row>> {
-    if (oneShot) return this.pool.query<Row>({ text, values });
-    const pool = generic ? this.genericPool : this.pool;
-    return pool.query<Row>({ name: this.statementName(text), text, values });
+  private pageQuery(statement: PageStatement): Promise<pg.QueryResult<Row>> {
+    return this.pagePool(statement).query<Row>(this.pageConfig(statement));
+  }
+
+  /** Where a page statement runs: the generic-plan sessions for PageStatement.generic. */
+  private pagePool({ oneShot, generic }: PageStatement): pg.Pool {
+    return generic && !oneShot ? this.genericPool : this.pool;
+  }
+
+  /** A page statement as pg runs it: prepared under its name, or unnamed when one-shot. */
+  private pageConfig({ text, values, oneShot }: PageStatement): pg.QueryConfig {
+    return oneShot ? { text, values } : { name: this.statementName(text), text, values };
   }
 
   private statementName(text: string): string {
@@ -278,16 +281,15 @@ export class PostgresStore implements Store {
    * arrives: no row object is built, none is kept (see StreamedPage).
    */
   private async streamPage(
-    { text, values, oneShot, generic }: PageStatement,
+    statement: PageStatement,
     onFields: (fields: (string | null)[]) => void,
   ): Promise<void> {
-    const client = await (generic && !oneShot ? this.genericPool : this.pool).connect();
+    const client = await this.pagePool(statement).connect();
     let failure: Error | undefined;
     try {
       await new Promise<void>((resolve, reject) => {
-        const name = oneShot ? undefined : this.statementName(text);
         client.query(
-          new FieldsQuery({ name, text, values }, onFields, (error) =>
+          new FieldsQuery(this.pageConfig(statement), onFields, (error) =>
             error ? reject(error) : resolve(),
           ),
         );
