@@ -91,9 +91,9 @@ class FieldsQuery extends pg.Query {
   constructor(
     config: pg.QueryConfig,
     private readonly onFields: (fields: (string | null)[]) => void,
-    done: (error: Error | undefined) => void,
+    done: (error: Error | null | undefined) => void,
   ) {
-    super(config, undefined, (error: Error | undefined) => done(error ?? undefined));
+    super(config, undefined, done);
   }
 
   handleDataRow(message: { fields: (string | null)[] }): void {
@@ -285,7 +285,6 @@ export class PostgresStore implements Store {
     onFields: (fields: (string | null)[]) => void,
   ): Promise<void> {
     const client = await this.pagePool(statement).connect();
-    let failure: Error | undefined;
     try {
       await new Promise<void>((resolve, reject) => {
         client.query(
@@ -295,12 +294,11 @@ export class PostgresStore implements Store {
         );
       });
     } catch (error) {
-      failure = error as Error;
-      throw error;
-    } finally {
       // Released with its error, a connection is closed, as pool.query does.
-      client.release(failure);
+      client.release(error as Error);
+      throw error;
     }
+    client.release();
   }
 
   async queryVersion(tenantId: string): Promise<number> {

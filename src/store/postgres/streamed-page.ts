@@ -28,8 +28,11 @@ export class StreamedPage {
     const need = this.length + 1 + Buffer.byteLength(body, "base64");
     if (!this.into) {
       this.slot = need <= this.frames.capacity ? this.frames.take() : -1;
+      // Without a slot, memory of its own of a slot's size (or the row's, if larger).
       this.into =
-        this.slot < 0 ? Buffer.allocUnsafe(Math.max(need, 64 * 1024)) : this.frames.rows(this.slot);
+        this.slot < 0
+          ? Buffer.allocUnsafe(Math.max(need, this.frames.capacity))
+          : this.frames.rows(this.slot);
     } else if (need > this.into.length) {
       const grown = Buffer.allocUnsafe(Math.max(need, 2 * this.into.length));
       this.into.copy(grown, 0, 0, this.length);
