@@ -25,6 +25,7 @@
  */
 import type { BatchQuery, Visibility } from "../../instances/model.js";
 import { countsFromDayEnd } from "../day-side.js";
+import type { KeySampleOptions, SampledStart } from "./key-samples.js";
 
 /** The wire columns of a page, in the reference page's order; project_name comes from its project. */
 const WIRE_COLUMNS = `i.instance_id, i.instance_name, i.region, i.instance_sku, i.frozen_status,
@@ -88,24 +89,15 @@ export function pageStatement(
   visibility: Visibility,
   query: BatchQuery,
   encoded = false,
+  seek?: SampledStart,
 ): PageStatement {
   const values: unknown[] = [visibility.tenantId];
   const $ = (value: unknown) => {
     values.push(value);
     return `$${values.length}`;
   };
-  const projects = visibility.projectIds ? [...new Set(visibility.projectIds)] : undefined;
-  const scope: string[] = [];
+  const { projects, scope, poolLookup } = placeOf(visibility, query, $);
   const rest: string[] = [];
-  if (projects) scope.push(`project_id = ANY(${$(projects)}::text[])`);
-  let poolLookup: string | undefined;
-  if (query.poolName !== undefined) {
-    // A pool of another scene tag than the one asked for selects nothing.
-    poolLookup = `(SELECT pool_id FROM pools WHERE tenant_id = $1 AND name = ${$(query.poolName)}${
-      query.sceneTag !== undefined ? ` AND scene_tag = ${$(query.sceneTag)}` : ""
-    })`;
-    scope.push(`pool_id = ${poolLookup}`);
-  } else if (query.sceneTag !== undefined) scope.push(`scene_tag = ${$(query.sceneTag)}`);
   if (query.instanceId !== undefined) rest.push(`i.instance_id = ${$(query.instanceId)}`);
   if (query.nameContains !== undefined) {
     // Both sides folded in JavaScript (foldName): a literal, case-sensitive substring match on
@@ -119,10 +111,9 @@ export function pageStatement(
   if (query.createdFrom !== undefined) timed.push(`i.created_at >= ${$(query.createdFrom)}`);
   if (query.createdTo !== undefined) timed.push(`i.created_at <= ${$(query.createdTo)}`);
 
-  const place = ["i.tenant_id = $1", ...scope.map((s) => `i.${s}`)].join(" AND ");
+  const place = placeFilter(scope);
   const filter = [place, ...rest, ...timed].join(" AND ");
-  const placeTotal = `(SELECT COALESCE(SUM(c.n), 0) FROM instance_counts c
-    WHERE ${["c.tenant_id = $1", ...scope.map((s) => `c.${s}`)].join(" AND ")})`;
+  const placeTotal = placeTotalOf(scope);
 
   // The day counts' scopes for the place filters, where they have one: the tenant, a scene tag,
   // a pool, or a member's projects (each counted apart, all disjoint).
@@ -142,8 +133,15 @@ export function pageStatement(
   }
 
   // total, and `before`: how many rows of the scope sort before the range (0 without one).
+  // A deep page from a sampled key (key-samples.ts), which holds only where no filter but the
+  // place's is given; `fresh`: the order version and total it was sampled at still hold.
+  const sampled = seek && timed.length === 0 && rest.length === 0 ? seek : undefined;
   let totals: string;
-  if (timed.length === 0 && rest.length === 0)
+  if (sampled)
+    totals = `SELECT x.total, 0::bigint AS before,
+        (x.version = ${$(sampled.version)}::bigint AND x.total = ${$(sampled.total)}::bigint) AS fresh
+      FROM (SELECT ${placeTotal}::bigint AS total, ${ORDER_VERSION} AS version) x`;
+  else if (timed.length === 0 && rest.length === 0)
     totals = `SELECT ${placeTotal}::bigint AS total, 0::bigint AS before`;
   else if (days) {
     const scopes = days.keys();
@@ -198,16 +196,35 @@ export function pageStatement(
   const sortColumns = keys.map((k) => `i.${k} AS ${SORT_PREFIX}${k}`).join(", ");
   const columns = `${encoded ? WIRE_JSON : WIRE_COLUMNS}, ${sortColumns}`;
 
+  /** The page read ascending from its first row's key `k`, `w.len` rows. */
+  const fromKey = `LEFT JOIN LATERAL (
+        SELECT ${columns}
+        FROM instances i JOIN projects p ON p.tenant_id = i.tenant_id AND p.project_id = i.project_id
+        WHERE ${filter} AND (i.created_at, i.instance_id) >= (k.created_at, k.instance_id)
+        ORDER BY i.created_at, i.instance_id
+        LIMIT GREATEST(w.len, 0) -- negative past the end, where k is null and no row matches
+      ) page ON true`;
+  const start = desc ? `GREATEST(0, t.total - ${offset} - ${size})` : offset;
+  const end = desc ? `t.total - ${offset}` : `LEAST(t.total, ${offset} + ${size})`;
   let page: string;
-  if (days && query.orderBy === "create_time" && offsetValue >= SEEK_FROM_OFFSET) {
+  if (sampled && query.orderBy === "create_time") {
+    // The first row is sampled.skip rows after the sampled key, stepped over in the index.
+    page = `CROSS JOIN LATERAL (SELECT ${end} - ${start} AS len) w
+      LEFT JOIN LATERAL (
+        SELECT i.created_at, i.instance_id FROM instances i
+        WHERE ${place} AND t.fresh AND ${offset} < t.total
+          AND (i.created_at, i.instance_id) >= (${$(sampled.createdAt)}, ${$(sampled.instanceId)})
+        ORDER BY i.created_at, i.instance_id
+        OFFSET ${$(sampled.skip)}::bigint LIMIT 1
+      ) k ON true
+      ${fromKey}`;
+  } else if (days && query.orderBy === "create_time" && offsetValue >= SEEK_FROM_OFFSET) {
     // The page as a window [start, start + len) of the scope's ascending order (offsets within
     // the range), its first row found through the day counts, read ascending.
     const dayRows = days.single
       ? `SELECT day, n FROM instance_day_counts WHERE tenant_id = $1 AND scope = (${days.keys()})[1]`
       : `SELECT day, SUM(n) AS n FROM instance_day_counts
          WHERE tenant_id = $1 AND scope = ANY(${days.keys()}) GROUP BY day`;
-    const start = desc ? `GREATEST(0, t.total - ${offset} - ${size})` : offset;
-    const end = desc ? `t.total - ${offset}` : `LEAST(t.total, ${offset} + ${size})`;
     page = `CROSS JOIN LATERAL (SELECT t.before + ${start} AS pos, ${end} - ${start} AS len) w
       LEFT JOIN LATERAL (
         SELECT c.day, c.cum - c.n AS before_day
@@ -222,13 +239,7 @@ export function pageStatement(
         ORDER BY i.created_at, i.instance_id
         OFFSET w.pos - d.before_day LIMIT 1
       ) k ON true
-      LEFT JOIN LATERAL (
-        SELECT ${columns}
-        FROM instances i JOIN projects p ON p.tenant_id = i.tenant_id AND p.project_id = i.project_id
-        WHERE ${filter} AND (i.created_at, i.instance_id) >= (k.created_at, k.instance_id)
-        ORDER BY i.created_at, i.instance_id
-        LIMIT GREATEST(w.len, 0) -- negative past the end, where k is null and no row matches
-      ) page ON true`;
+      ${fromKey}`;
   } else if (query.nameContains !== undefined) {
     // From the list of matches when it holds them all, else in index order over the tenant.
     const listed = keys.map((k) => `m.${k} ${dir}`).join(", ");
@@ -278,19 +289,106 @@ export function pageStatement(
           FROM instances i WHERE ${filter} LIMIT ${FEW + 1})
         `;
   const from = `FROM (${totals} OFFSET 0) t ${page}`;
+  const fresh = sampled ? ", t.fresh" : "";
   return {
     text: encoded
       ? // A row per instance, not one aggregate of the page: a 60 KB aggregate (and its
         // base64, and its copy for output) is memory each backend asks the OS for and gives
         // back on every request, and page faults made that 1 ms of a 1.6 ms page 1.
         `${matches}SELECT t.total::int AS total,
-           encode(convert_to(page.json, 'UTF8'), 'base64') AS body
+           encode(convert_to(page.json, 'UTF8'), 'base64') AS body${fresh}
          ${from} ORDER BY ${order}`
-      : `${matches}SELECT t.total::int AS total, page.* ${from} ORDER BY ${order}`,
+      : `${matches}SELECT t.total::int AS total${fresh}, page.* ${from} ORDER BY ${order}`,
     values,
     oneShot: query.nameContains !== undefined,
     generic: projects === undefined && query.instanceId === undefined && indexed(query),
   };
+}
+
+/** The tenant's order version (migration 9), 0 before its first change. */
+const ORDER_VERSION = "COALESCE((SELECT version FROM order_versions WHERE tenant_id = $1), 0)";
+
+/**
+ * The place filters (a member's projects, a pool, a scene tag) as conditions on columns that
+ * both instances and instance_counts have, with their parameters added through `$`.
+ */
+function placeOf(visibility: Visibility, query: BatchQuery, $: (value: unknown) => string) {
+  const projects = visibility.projectIds ? [...new Set(visibility.projectIds)] : undefined;
+  const scope: string[] = [];
+  if (projects) scope.push(`project_id = ANY(${$(projects)}::text[])`);
+  let poolLookup: string | undefined;
+  if (query.poolName !== undefined) {
+    // A pool of another scene tag than the one asked for selects nothing.
+    poolLookup = `(SELECT pool_id FROM pools WHERE tenant_id = $1 AND name = ${$(query.poolName)}${
+      query.sceneTag !== undefined ? ` AND scene_tag = ${$(query.sceneTag)}` : ""
+    })`;
+    scope.push(`pool_id = ${poolLookup}`);
+  } else if (query.sceneTag !== undefined) scope.push(`scene_tag = ${$(query.sceneTag)}`);
+  return { projects, scope, poolLookup };
+}
+
+/** The place's rows of `instances i`. */
+function placeFilter(scope: string[]): string {
+  return ["i.tenant_id = $1", ...scope.map((s) => `i.${s}`)].join(" AND ");
+}
+
+/** The place's row count, from the maintained counts. */
+function placeTotalOf(scope: string[]): string {
+  return `(SELECT COALESCE(SUM(c.n), 0) FROM instance_counts c
+    WHERE ${["c.tenant_id = $1", ...scope.map((s) => `c.${s}`)].join(" AND ")})`;
+}
+
+/**
+ * The scope whose sampled keys can start the page `query` asks for (key-samples.ts), as the
+ * samples' key: a deep page in creation order of the whole tenant, a pool or a scene tag, seen
+ * by a tenant admin, with no other filter. Anything else has no sample.
+ */
+export function sampledScope(visibility: Visibility, query: BatchQuery): string | undefined {
+  if (
+    visibility.projectIds !== undefined ||
+    query.orderBy !== "create_time" ||
+    query.instanceId !== undefined ||
+    query.nameContains !== undefined ||
+    query.createdFrom !== undefined ||
+    query.createdTo !== undefined ||
+    (query.pageNo - 1) * query.pageSize < SEEK_FROM_OFFSET
+  )
+    return undefined;
+  return JSON.stringify([visibility.tenantId, query.poolName ?? null, query.sceneTag ?? null]);
+}
+
+/**
+ * The statement sampling the scope of `query` (sampledScope): rows of `version`, `total`,
+ * `step` and the key (created_at, instance_id) of every step-th row in ascending creation
+ * order, from position 0; one row with null keys when the scope is empty. One statement, so
+ * one snapshot: the keys, the total and the order version agree.
+ */
+export function sampleStatement(
+  visibility: Visibility,
+  query: BatchQuery,
+  options: Pick<KeySampleOptions, "minStep" | "maxKeysPerScope">,
+): { text: string; values: unknown[] } {
+  const values: unknown[] = [visibility.tenantId];
+  const $ = (value: unknown) => {
+    values.push(value);
+    return `$${values.length}`;
+  };
+  const { scope } = placeOf(visibility, query, $);
+  const perScope = $(options.maxKeysPerScope);
+  const text = `SELECT c.version, c.total, c.step, s.created_at, s.instance_id
+    FROM (SELECT x.version, x.total,
+            GREATEST(${$(options.minStep)}::bigint, (x.total + ${perScope}::bigint - 1) / ${perScope}::bigint) AS step
+          FROM (SELECT ${ORDER_VERSION} AS version, ${placeTotalOf(scope)}::bigint AS total) x
+          OFFSET 0) c
+    LEFT JOIN LATERAL (
+      SELECT r.created_at, r.instance_id
+      FROM (SELECT i.created_at, i.instance_id,
+              row_number() OVER (ORDER BY i.created_at, i.instance_id) - 1 AS pos
+            FROM instances i WHERE ${placeFilter(scope)}) r
+      WHERE r.pos % c.step = 0
+    ) s ON true
+    ORDER BY s.created_at, s.instance_id`;
+  return { text, values };
 }
 
 /**

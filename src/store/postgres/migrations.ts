@@ -584,4 +584,91 @@ export const migrations: Migration[] = [
         text, text);
     `,
   },
+  {
+    version: 9,
+    name: "order-versions",
+    // A number per tenant, bumped in the writer's own transaction by every change that can move
+    // an instance's position in creation order within the tenant, a scene tag or a pool: an
+    // instance added or removed, its created_at, pool or scene tag changed, a pool added, renamed
+    // or removed. A status change does not bump it (tenant_versions does). Positions sampled at
+    // order version v (key-samples.ts) hold for as long as it reads v; a page statement that
+    // uses them checks it in its own snapshot. Updates compare old and new rows by instance id,
+    // so a statement that changes only statuses writes nothing here.
+    up: `
+      CREATE TABLE order_versions (
+        tenant_id  text COLLATE "C" PRIMARY KEY,
+        version    bigint NOT NULL
+      );
+      CREATE FUNCTION order_versions_added() RETURNS trigger LANGUAGE plpgsql
+        SET search_path FROM CURRENT AS $$
+      BEGIN
+        INSERT INTO order_versions AS v (tenant_id, version)
+          SELECT DISTINCT tenant_id, 1 FROM added ORDER BY 1
+          ON CONFLICT (tenant_id) DO UPDATE SET version = v.version + 1;
+        RETURN NULL;
+      END $$;
+      CREATE FUNCTION order_versions_removed() RETURNS trigger LANGUAGE plpgsql
+        SET search_path FROM CURRENT AS $$
+      BEGIN
+        INSERT INTO order_versions AS v (tenant_id, version)
+          SELECT DISTINCT tenant_id, 1 FROM removed ORDER BY 1
+          ON CONFLICT (tenant_id) DO UPDATE SET version = v.version + 1;
+        RETURN NULL;
+      END $$;
+      CREATE FUNCTION order_versions_pools_changed() RETURNS trigger LANGUAGE plpgsql
+        SET search_path FROM CURRENT AS $$
+      BEGIN
+        INSERT INTO order_versions AS v (tenant_id, version)
+          SELECT tenant_id, 1 FROM (SELECT tenant_id FROM added UNION SELECT tenant_id FROM removed) t
+          ORDER BY 1
+          ON CONFLICT (tenant_id) DO UPDATE SET version = v.version + 1;
+        RETURN NULL;
+      END $$;
+      CREATE FUNCTION order_versions_instances_moved() RETURNS trigger LANGUAGE plpgsql
+        SET search_path FROM CURRENT AS $$
+      BEGIN
+        INSERT INTO order_versions AS v (tenant_id, version)
+          SELECT DISTINCT COALESCE(a.tenant_id, r.tenant_id), 1
+          FROM added a FULL JOIN removed r
+            ON r.tenant_id = a.tenant_id AND r.instance_id = a.instance_id
+          WHERE a.instance_id IS NULL OR r.instance_id IS NULL
+            OR (a.created_at, a.pool_id, a.scene_tag) IS DISTINCT FROM
+               (r.created_at, r.pool_id, r.scene_tag)
+          ORDER BY 1
+          ON CONFLICT (tenant_id) DO UPDATE SET version = v.version + 1;
+        RETURN NULL;
+      END $$;
+      CREATE TRIGGER instances_order_added AFTER INSERT ON instances
+        REFERENCING NEW TABLE AS added
+        FOR EACH STATEMENT EXECUTE FUNCTION order_versions_added();
+      CREATE TRIGGER instances_order_removed AFTER DELETE ON instances
+        REFERENCING OLD TABLE AS removed
+        FOR EACH STATEMENT EXECUTE FUNCTION order_versions_removed();
+      CREATE TRIGGER instances_order_moved AFTER UPDATE ON instances
+        REFERENCING OLD TABLE AS removed NEW TABLE AS added
+        FOR EACH STATEMENT EXECUTE FUNCTION order_versions_instances_moved();
+      CREATE TRIGGER pools_order_added AFTER INSERT ON pools
+        REFERENCING NEW TABLE AS added
+        FOR EACH STATEMENT EXECUTE FUNCTION order_versions_added();
+      CREATE TRIGGER pools_order_removed AFTER DELETE ON pools
+        REFERENCING OLD TABLE AS removed
+        FOR EACH STATEMENT EXECUTE FUNCTION order_versions_removed();
+      CREATE TRIGGER pools_order_changed AFTER UPDATE ON pools
+        REFERENCING OLD TABLE AS removed NEW TABLE AS added
+        FOR EACH STATEMENT EXECUTE FUNCTION order_versions_pools_changed();
+    `,
+    down: `
+      DROP TRIGGER pools_order_changed ON pools;
+      DROP TRIGGER pools_order_removed ON pools;
+      DROP TRIGGER pools_order_added ON pools;
+      DROP TRIGGER instances_order_moved ON instances;
+      DROP TRIGGER instances_order_removed ON instances;
+      DROP TRIGGER instances_order_added ON instances;
+      DROP FUNCTION order_versions_instances_moved();
+      DROP FUNCTION order_versions_pools_changed();
+      DROP FUNCTION order_versions_removed();
+      DROP FUNCTION order_versions_added();
+      DROP TABLE order_versions;
+    `,
+  },
 ];
