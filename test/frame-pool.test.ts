@@ -42,13 +42,11 @@ describe("FramePool", () => {
 });
 
 describe("StreamedPage (PostgreSQL's rows as they arrive)", () => {
-  const b64 = (json: string) => Buffer.from(json).toString("base64");
-
   it("writes the rows into a lent slot, commas between them, and the total of the last row", () => {
     const pool = new FramePool(false, 1024, 1);
     const page = new StreamedPage(pool);
-    page.add(7, b64('{"a":"云"}'));
-    page.add(7, b64('{"b":2}'));
+    page.add(7, '{"a":"云"}');
+    page.add(7, '{"b":2}');
     const done = page.finish();
     expect(done.total).toBe(7);
     expect(text(done)).toBe('{"a":"云"},{"b":2}');
@@ -61,11 +59,25 @@ describe("StreamedPage (PostgreSQL's rows as they arrive)", () => {
     const pool = new FramePool(false, 1024, 1);
     const page = new StreamedPage(pool);
     const rows = Array.from({ length: 8 }, (_, n) => JSON.stringify({ n, pad: "x".repeat(90) }));
-    for (const row of rows) page.add(8, b64(row));
+    for (const row of rows) page.add(8, row);
     const done = page.finish();
     expect(done.frame).toBeUndefined();
     expect(text(done)).toBe(rows.join(","));
     expect(pool.take()).toBe(0);
+  });
+
+  it("keeps a page in its slot when it fits exactly, though 3 bytes per character would not", () => {
+    const pool = new FramePool(false, 1024, 1);
+    const page = new StreamedPage(pool);
+    // Rows of 112, 111, 111 and 111 bytes and three commas: all of the slot's 448 bytes.
+    const rows = [10, 1, 2, 3].map((n) => `{"n":${n},"云":"${"x".repeat(95)}"}`);
+    expect(rows.map((row) => Buffer.byteLength(row)).reduce((a, b) => a + b) + 3).toBe(
+      pool.capacity,
+    );
+    for (const row of rows) page.add(4, row);
+    const done = page.finish();
+    expect(done.frame).toBeDefined();
+    expect(text(done)).toBe(rows.join(","));
   });
 
   it("answers an empty page (a null body) without a slot, and gives a slot back on discard", () => {
@@ -74,7 +86,7 @@ describe("StreamedPage (PostgreSQL's rows as they arrive)", () => {
     empty.add(12, null);
     expect(empty.finish()).toEqual({ total: 12, json: [] });
     const failed = new StreamedPage(pool);
-    failed.add(3, b64("{}"));
+    failed.add(3, "{}");
     expect(pool.take()).toBe(-1);
     failed.discard();
     expect(pool.take()).toBe(0);
