@@ -334,7 +334,9 @@ describe.runIf(POSTGRES_URL)("PostgreSQL answers exactly like SQLite on the same
   names.push("a\\b", "xa\\by", "a%b", "a_b", "axb", "%%%", "___", "\\\\\\", "ab\\", "\\ab");
   const pieces = names.flatMap((n) => {
     const chars = [...n];
-    return chars.length >= 3 ? [chars.slice(0, 3).join(""), chars.slice(-3).join("")] : [];
+    return [3, 4, 5].flatMap((k) =>
+      chars.length >= k ? [chars.slice(0, k).join(""), chars.slice(-k).join("")] : [],
+    );
   });
 
   beforeAll(async () => {
@@ -362,9 +364,10 @@ describe.runIf(POSTGRES_URL)("PostgreSQL answers exactly like SQLite on the same
         pageNo: fc.integer({ min: 1, max: 4 }),
         pageSize: fc.integer({ min: 1, max: 40 }),
         instanceId: fc.constantFrom("id000003", "id000077", "nope"),
-        // Random needles, and pieces of stored names (3+ characters: the trigram path).
+        // Random needles, and pieces of stored names (3 characters: the trigram path; 4 or more:
+        // the 4-character pieces).
         nameContains: fc.oneof(
-          fc.array(fc.constantFrom(...NAME_CHARS), { maxLength: 4 }).map((c) => c.join("")),
+          fc.array(fc.constantFrom(...NAME_CHARS), { maxLength: 6 }).map((c) => c.join("")),
           fc.constantFrom(...pieces).map((p) => p.toLowerCase()),
         ),
         createdFrom: fc.constantFrom(...TIMES, "2024-03-01 00:00:00"),

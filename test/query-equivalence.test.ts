@@ -156,7 +156,7 @@ function rarely<T>(arbitrary: fc.Arbitrary<T>, { freq }: { freq: number }) {
 }
 
 const needle = fc
-  .array(fc.constantFrom(...NAME_CHARS), { minLength: 1, maxLength: 4 })
+  .array(fc.constantFrom(...NAME_CHARS), { minLength: 1, maxLength: 6 })
   .map((c) => c.join(""));
 const time = fc
   .tuple(

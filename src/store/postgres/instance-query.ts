@@ -14,8 +14,9 @@
  * - page 1 is read straight from the sort index; every other page steps over its offset on the
  *   narrow (tenant_id, sort keys) index alone (an index-only scan where an index covers the
  *   filters), and only the page's own rows are then read and joined to their projects;
- * - a name needle of 3 characters or more finds its candidates through the trigram index, and
- *   when it has at most FEW matches they are listed once for both the count and the page;
+ * - a name needle of 4 characters or more finds its candidates through the index of names'
+ *   4-character pieces, one of 3 through the trigram index, and when it has at most FEW
+ *   matches they are listed once for both the count and the page;
  * - no page is read at all when the offset is past the total.
  *
  * The same statement can hand back the page as JSON text built by PostgreSQL (`encoded`): the
@@ -102,9 +103,13 @@ export function pageStatement(
     // Both sides folded in JavaScript (foldName): a literal, case-sensitive substring match on
     // the folded copy, bytewise (COLLATE "C"), like SQLite's instr().
     const needle = query.nameContains;
-    // The LIKE only lets the trigram index (migration 3) find candidates; strpos decides.
-    if ([...needle].length >= 3) rest.push(`i.name_folded LIKE ${$(`%${escapeLike(needle)}%`)}`);
-    rest.push(`strpos(i.name_folded, ${$(needle)}) > 0`);
+    // The pieces only let an index find candidates, 4-character pieces (migration 10) or
+    // trigrams (the LIKE, migration 3); strpos decides.
+    const at = $(needle);
+    const length = [...needle].length;
+    if (length >= 4) rest.push(`instance_name_grams(i.name_folded) @> instance_name_grams(${at})`);
+    else if (length === 3) rest.push(`i.name_folded LIKE ${$(`%${escapeLike(needle)}%`)}`);
+    rest.push(`strpos(i.name_folded, ${at}) > 0`);
   }
   const timed: string[] = [];
   if (query.createdFrom !== undefined) timed.push(`i.created_at >= ${$(query.createdFrom)}`);

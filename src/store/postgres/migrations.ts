@@ -671,4 +671,29 @@ export const migrations: Migration[] = [
       DROP TABLE order_versions;
     `,
   },
+  {
+    version: 10,
+    name: "name-grams",
+    // Substring search for needles of 4 characters or more: a GIN index over each folded name's
+    // distinct 4-character pieces, the needle's own pieces its candidates (the name holds every
+    // piece of the needle), strpos the exact check. pg_trgm's trigrams give a needle like
+    // "77777" one trigram, "777", and the 1M bench tenant 3,890 candidates on 1,493 heap pages
+    // for its 19 matches; its one 4-gram "7777" gives 290 candidates on 134 pages. The same
+    // function splits names and needles, so they agree on what a character is. The trigram
+    // index stays, for 3-character needles. Built in the migration's transaction: writes to
+    // instances wait for it (~35 s per million instances on 2 busy cores); the index is 36 MB
+    // per million, against the trigram index's 52.
+    up: `
+      CREATE FUNCTION instance_name_grams(name text) RETURNS text[]
+        LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
+        SELECT COALESCE(array_agg(DISTINCT substr(name, n, 4)), '{}')
+        FROM generate_series(1, length(name) - 3) n
+      $$;
+      CREATE INDEX instances_by_name_gram ON instances USING gin (instance_name_grams(name_folded));
+    `,
+    down: `
+      DROP INDEX instances_by_name_gram;
+      DROP FUNCTION instance_name_grams(text);
+    `,
+  },
 ];

@@ -1,0 +1,75 @@
+/**
+ * PostgreSQL's substring search for needles of 4 characters or more (migration 10): candidates
+ * from the index of each name's 4-character pieces, the exact check by strpos. The answers are
+ * the plain query's (query-equivalence and the PostgreSQL store's SQLite comparison check them);
+ * this checks what the index is made of and that the page statement is planned through it.
+ */
+import pg from "pg";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { pageStatement } from "../src/store/postgres/instance-query.js";
+import { PostgresStore } from "../src/store/postgres/postgres-store.js";
+import { addInstances, makeTenant, type TenantFixture } from "./helpers/fixtures.js";
+import { freshPostgresUrl, POSTGRES_URL } from "./helpers/stores.js";
+
+describe.runIf(POSTGRES_URL)("PostgreSQL name search through 4-character pieces", () => {
+  const { url, schema, drop } = POSTGRES_URL
+    ? freshPostgresUrl()
+    : { url: "", schema: "", drop: async () => {} };
+  let store: PostgresStore;
+  let plain: pg.Client;
+  let tenant: TenantFixture;
+
+  beforeAll(async () => {
+    store = new PostgresStore(url);
+    await store.migrate();
+    tenant = await makeTenant(store, "grams", 1);
+    await addInstances(
+      store,
+      tenant.tenantId,
+      Array.from({ length: 3_000 }, (_, i) => ({
+        instance_name: `云手机-${i}`,
+        region: "cn-north-4",
+        instance_sku: "sku",
+        project_id: tenant.projects[0]?.project_id,
+        pool_name: "apps",
+        created_at: "2024-01-30 00:00:00",
+      })),
+    );
+    plain = new pg.Client({ connectionString: POSTGRES_URL });
+    await plain.connect();
+    await plain.query(`SET search_path TO ${schema}`);
+    await plain.query("ANALYZE instances");
+  }, 120_000);
+
+  afterAll(async () => {
+    await plain?.end();
+    await store?.close();
+    await drop();
+  });
+
+  it("splits a name into its distinct 4-character pieces, by character", async () => {
+    const { rows } = await plain.query(
+      `SELECT instance_name_grams('云手机-7777') AS a, instance_name_grams('abc') AS b,
+              instance_name_grams('aaaaaa') AS c`,
+    );
+    expect(rows[0].a.sort()).toEqual(["-777", "7777", "云手机-", "手机-7", "机-77"].sort());
+    expect(rows[0].b).toEqual([]);
+    expect(rows[0].c).toEqual(["aaaa"]);
+  });
+
+  it("plans a needle of 4 or more characters through the pieces' index", async () => {
+    const statement = pageStatement(
+      { tenantId: tenant.tenantId },
+      { pageNo: 1, pageSize: 100, order: "asc", orderBy: "create_time", nameContains: "-1234" },
+      true,
+    );
+    const { rows } = await plain.query(`EXPLAIN ${statement.text}`, statement.values);
+    const plan = rows.map((r) => r["QUERY PLAN"]).join("\n");
+    expect(plan).toContain("instances_by_name_gram");
+    const page = await store.queryInstances(
+      { tenantId: tenant.tenantId },
+      { pageNo: 1, pageSize: 100, order: "asc", orderBy: "create_time", nameContains: "-1234" },
+    );
+    expect(page.rows.map((r) => r.instance_name)).toEqual(["云手机-1234"]);
+  });
+});
