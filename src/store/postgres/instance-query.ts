@@ -138,13 +138,14 @@ export function pageStatement(
 
   // total, and `before`: how many rows of the scope sort before the range (0 without one).
   // A deep page from a sampled key (key-samples.ts), which holds only where no filter but the
-  // place's is given; `fresh`: the order version and total it was sampled at still hold.
+  // place's is given; `fresh`: the order version and total it was sampled at still hold
+  // (OFFSET 0: the total is summed once, not once per use).
   const sampled = seek && timed.length === 0 && rest.length === 0 ? seek : undefined;
   let totals: string;
   if (sampled)
     totals = `SELECT x.total, 0::bigint AS before,
         (x.version = ${$(sampled.version)}::bigint AND x.total = ${$(sampled.total)}::bigint) AS fresh
-      FROM (SELECT ${placeTotal}::bigint AS total, ${ORDER_VERSION} AS version) x`;
+      FROM (SELECT ${placeTotal}::bigint AS total, ${ORDER_VERSION} AS version OFFSET 0) x`;
   else if (timed.length === 0 && rest.length === 0)
     totals = `SELECT ${placeTotal}::bigint AS total, 0::bigint AS before`;
   else if (days) {
