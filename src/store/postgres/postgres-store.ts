@@ -279,9 +279,8 @@ export class PostgresStore implements Store {
 
   async queryEncodedInstances(visibility: Visibility, query: BatchQuery): Promise<EncodedPage> {
     // Each row's JSON comes as text: pg 8 decodes every field as UTF-8 (binary results are no
-    // way round it), and StreamedPage encodes it again, ~35 µs more per page of this thread
-    // than base64 (docs/benchmarks.md, step P16), for a quarter less of
-    // the backend's CPU.
+    // way round it) and StreamedPage encodes it again, ~35 µs more of this thread per page than
+    // base64, for a quarter less of the backend's CPU (docs/benchmarks.md, step P16).
     const seek = this.seek(visibility, query);
     const page = await this.encodedPage(pageStatement(visibility, query, true, seek?.start));
     if (!seek || this.fresh(seek, page !== undefined)) return page as EncodedPage;
