@@ -39,8 +39,10 @@ export function finishBulk(db: Database.Database, bulk: Bulk): void {
     tenants.add(tenant);
     add(counts, `${tenant}\u0000${project}\u0000${pool}\u0000${scene}`);
     const day = created.slice(0, 10);
+    const hour = created.slice(0, 13);
     for (const scope of ["*", `s:${scene}`, `p:${pool}`, `j:${project}`]) {
       add(times, `${tenant}\u0000${scope}\u0000d\u0000${day}`);
+      add(times, `${tenant}\u0000${scope}\u0000h\u0000${hour}`);
     }
   }
   const count =
