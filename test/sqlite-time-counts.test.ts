@@ -65,7 +65,9 @@ describe("SQLite day and hour counts", () => {
 
   const mismatches = () => other.prepare(MISMATCHES).all();
   const levels = () =>
-    other.prepare("SELECT level, COUNT(*) AS buckets FROM instance_time_counts GROUP BY 1").all();
+    other
+      .prepare("SELECT level, COUNT(*) AS buckets FROM instance_time_counts GROUP BY 1")
+      .all() as { level: string; buckets: number }[];
 
   it("counts a bulk import by day and by hour", () => {
     expect(mismatches()).toEqual([]);
