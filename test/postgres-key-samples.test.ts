@@ -12,7 +12,13 @@ import { addInstances, makeTenant, type TenantFixture } from "./helpers/fixtures
 import { freshPostgresUrl, POSTGRES_URL } from "./helpers/stores.js";
 
 /** Small steps, so that a 3,300-instance tenant has hundreds of sampled keys per scope. */
-const OPTIONS = { maxKeys: 100_000, minStep: 7, maxKeysPerScope: 1_000, idleFactor: 0 };
+const OPTIONS = {
+  maxKeys: 100_000,
+  maxScopes: 100,
+  minStep: 7,
+  maxKeysPerScope: 1_000,
+  idleFactor: 0,
+};
 const DAYS = ["2024-01-30", "2024-01-31", "2024-02-01"];
 
 interface Scope {

@@ -41,6 +41,11 @@ export interface SampledStart {
 export interface KeySampleOptions {
   /** Sampled keys held across all scopes; the least recently used scopes go first. */
   maxKeys: number;
+  /**
+   * Scopes held at most, however few keys each has: a caller can name any pool, and a pool
+   * that does not exist has an empty sample, held so that it is not taken again and again.
+   */
+  maxScopes: number;
   /** The least step between sampled keys. */
   minStep: number;
   /** Keys per scope at most: a bigger scope gets a longer step. */
@@ -51,6 +56,7 @@ export interface KeySampleOptions {
 
 export const DEFAULT_KEY_SAMPLE_OPTIONS: KeySampleOptions = {
   maxKeys: 250_000,
+  maxScopes: 1_000,
   minStep: 100,
   maxKeysPerScope: 100_000,
   idleFactor: 9,
@@ -135,7 +141,8 @@ export class KeySamples {
     const old = this.held.get(scope);
     if (old) this.forget(scope, old);
     for (const [key, held] of this.held) {
-      if (this.keys + count <= this.options.maxKeys) break;
+      if (this.keys + count <= this.options.maxKeys && this.held.size < this.options.maxScopes)
+        break;
       this.forget(key, held);
     }
     this.held.set(scope, sample);
