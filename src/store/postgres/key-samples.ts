@@ -15,8 +15,8 @@
  *
  * Samples are taken in the background, one at a time, when a deep page of a scope is asked for
  * and none is held; meanwhile requests take the day-count path. A scan of the 1M tenant costs a
- * backend ~0.3 s, so after a sample taking d, the next starts no sooner than 9·d later: at most a
- * tenth of one core goes to sampling, however often a tenant's order changes.
+ * backend 0.3–0.7 s, so after a sample taking d, the next starts no sooner than 9·d later: at
+ * most a tenth of one core goes to sampling, however often a tenant's order changes.
  */
 
 /** The sample of one scope at one order version. */
