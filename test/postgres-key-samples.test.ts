@@ -4,12 +4,12 @@
  * never a page from a sample the data has moved away from: a write that can move rows makes the
  * very next request answer from the new order, while a status change keeps the sample.
  */
-import pg from "pg";
+import type pg from "pg";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import type { BatchQuery, SceneTag, Visibility } from "../src/instances/model.js";
 import { PostgresStore } from "../src/store/postgres/postgres-store.js";
 import { addInstances, makeTenant, type TenantFixture } from "./helpers/fixtures.js";
-import { freshPostgresUrl, POSTGRES_URL } from "./helpers/stores.js";
+import { freshPostgresUrl, POSTGRES_URL, schemaClient } from "./helpers/stores.js";
 
 /** Small steps, so that a 3,300-instance tenant has hundreds of sampled keys per scope. */
 const OPTIONS = {
@@ -28,16 +28,15 @@ interface Scope {
 const SCOPES: Scope[] = [{}, { sceneTag: "CLOUD_APP" }, { poolName: "phones" }];
 
 describe.runIf(POSTGRES_URL)("PostgreSQL deep pages from sampled keys", () => {
-  const { url, schema, drop } = POSTGRES_URL
-    ? freshPostgresUrl()
-    : { url: "", schema: "", drop: async () => {} };
+  let fresh: ReturnType<typeof freshPostgresUrl>;
   let store: PostgresStore;
   let plain: pg.Client;
   let big: TenantFixture;
   let other: TenantFixture;
 
   beforeAll(async () => {
-    store = new PostgresStore(url, { keySamples: OPTIONS });
+    fresh = freshPostgresUrl();
+    store = new PostgresStore(fresh.url, { keySamples: OPTIONS });
     await store.migrate();
     big = await makeTenant(store, "big", 2);
     other = await makeTenant(store, "other", 1);
@@ -53,15 +52,13 @@ describe.runIf(POSTGRES_URL)("PostgreSQL deep pages from sampled keys", () => {
       }));
     await addInstances(store, big.tenantId, records(big, 3_300));
     await addInstances(store, other.tenantId, records(other, 1_500));
-    plain = new pg.Client({ connectionString: POSTGRES_URL });
-    await plain.connect();
-    await plain.query(`SET search_path TO ${schema}`);
+    plain = await schemaClient(fresh.schema);
   }, 120_000);
 
   afterAll(async () => {
     await plain?.end();
     await store?.close();
-    await drop();
+    await fresh?.drop();
   });
 
   /** The plain query's ids, every row of the scope in the query's order. */
@@ -84,6 +81,14 @@ describe.runIf(POSTGRES_URL)("PostgreSQL deep pages from sampled keys", () => {
       values,
     );
     return rows.map((r) => r.instance_id as string);
+  }
+
+  /** The tenant's order version (migration 9), 0 before its first change. */
+  async function orderVersion(tenantId: string): Promise<number> {
+    const { rows } = await plain.query("SELECT version FROM order_versions WHERE tenant_id = $1", [
+      tenantId,
+    ]);
+    return Number(rows[0]?.version ?? 0);
   }
 
   function query(scope: Scope, order: "asc" | "desc", pageNo: number, pageSize: number) {
@@ -196,10 +201,7 @@ describe.runIf(POSTGRES_URL)("PostgreSQL deep pages from sampled keys", () => {
 
   it("keeps the samples through a change that moves no row (status, name, project)", async () => {
     await sampleAll(big.tenantId);
-    const version = async () =>
-      (await plain.query("SELECT version FROM order_versions WHERE tenant_id = $1", [big.tenantId]))
-        .rows[0]?.version;
-    const before = await version();
+    const before = await orderVersion(big.tenantId);
     const [id] = await expectedIds(big.tenantId, {}, "asc");
     await store.updateInstance(id as string, {
       running_status: 2,
@@ -207,7 +209,7 @@ describe.runIf(POSTGRES_URL)("PostgreSQL deep pages from sampled keys", () => {
       project_id: big.projects[1]?.project_id,
       updated_at: new Date().toISOString(),
     });
-    expect(await version()).toBe(before);
+    expect(await orderVersion(big.tenantId)).toBe(before);
     const stale = store.samples.counts.stale;
     const all = await expectedIds(big.tenantId, {}, "asc");
     await compare({ tenantId: big.tenantId }, query({}, "asc", 2_001, 1), all);
@@ -215,14 +217,6 @@ describe.runIf(POSTGRES_URL)("PostgreSQL deep pages from sampled keys", () => {
   }, 60_000);
 
   it("bumps the order version for every write that can move a row", async () => {
-    const version = async () =>
-      Number(
-        (
-          await plain.query("SELECT version FROM order_versions WHERE tenant_id = $1", [
-            big.tenantId,
-          ])
-        ).rows[0]?.version,
-      );
     const writes = [
       "UPDATE instances SET created_at = '2024-01-30 05:00:00' WHERE tenant_id = $1 AND instance_name = 'phone-7'",
       `UPDATE instances SET pool_id = (SELECT pool_id FROM pools WHERE tenant_id = $1 AND name = 'apps'),
@@ -231,9 +225,9 @@ describe.runIf(POSTGRES_URL)("PostgreSQL deep pages from sampled keys", () => {
       "UPDATE pools SET name = 'apps' WHERE tenant_id = $1 AND name = 'renamed'",
     ];
     for (const write of writes) {
-      const before = await version();
+      const before = await orderVersion(big.tenantId);
       await plain.query(write, [big.tenantId]);
-      expect(await version()).toBe(before + 1);
+      expect(await orderVersion(big.tenantId)).toBe(before + 1);
     }
   });
 });

@@ -4,23 +4,22 @@
  * the plain query's (query-equivalence and the PostgreSQL store's SQLite comparison check them);
  * this checks what the index is made of and that the page statement is planned through it.
  */
-import pg from "pg";
+import type pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { pageStatement } from "../src/store/postgres/instance-query.js";
 import { PostgresStore } from "../src/store/postgres/postgres-store.js";
 import { addInstances, makeTenant, type TenantFixture } from "./helpers/fixtures.js";
-import { freshPostgresUrl, POSTGRES_URL } from "./helpers/stores.js";
+import { freshPostgresUrl, POSTGRES_URL, schemaClient } from "./helpers/stores.js";
 
 describe.runIf(POSTGRES_URL)("PostgreSQL name search through 4-character pieces", () => {
-  const { url, schema, drop } = POSTGRES_URL
-    ? freshPostgresUrl()
-    : { url: "", schema: "", drop: async () => {} };
+  let fresh: ReturnType<typeof freshPostgresUrl>;
   let store: PostgresStore;
   let plain: pg.Client;
   let tenant: TenantFixture;
 
   beforeAll(async () => {
-    store = new PostgresStore(url);
+    fresh = freshPostgresUrl();
+    store = new PostgresStore(fresh.url);
     await store.migrate();
     tenant = await makeTenant(store, "grams", 1);
     await addInstances(
@@ -35,16 +34,14 @@ describe.runIf(POSTGRES_URL)("PostgreSQL name search through 4-character pieces"
         created_at: "2024-01-30 00:00:00",
       })),
     );
-    plain = new pg.Client({ connectionString: POSTGRES_URL });
-    await plain.connect();
-    await plain.query(`SET search_path TO ${schema}`);
+    plain = await schemaClient(fresh.schema);
     await plain.query("ANALYZE instances");
   }, 120_000);
 
   afterAll(async () => {
     await plain?.end();
     await store?.close();
-    await drop();
+    await fresh?.drop();
   });
 
   it("splits a name into its distinct 4-character pieces, by character", async () => {

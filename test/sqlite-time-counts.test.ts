@@ -63,6 +63,14 @@ describe("SQLite day and hour counts", () => {
     await ctx?.dispose();
   });
 
+  /** The tenant's instance ids in ascending creation order, read directly. */
+  const creationOrder = () =>
+    other
+      .prepare(
+        "SELECT instance_id FROM instances WHERE tenant_id = ? ORDER BY created_at, instance_id",
+      )
+      .pluck()
+      .all(tenant.tenantId) as string[];
   const mismatches = () => other.prepare(MISMATCHES).all();
   const levels = () =>
     other
@@ -114,12 +122,7 @@ describe("SQLite day and hour counts", () => {
     `);
     expect(mismatches()).toEqual([]);
     // And deep pages located through them answer what OFFSET answers.
-    const all = other
-      .prepare(
-        "SELECT instance_id FROM instances WHERE tenant_id = ? ORDER BY created_at, instance_id",
-      )
-      .pluck()
-      .all(tenant.tenantId) as string[];
+    const all = creationOrder();
     for (const pageNo of [1_001, 1_777, 2_200, all.length]) {
       const query: BatchQuery = { pageNo, pageSize: 1, order: "asc", orderBy: "create_time" };
       const page = await store.queryInstances({ tenantId: tenant.tenantId }, query);
@@ -133,6 +136,11 @@ describe("SQLite day and hour counts", () => {
     other.exec(hourly?.down as string);
     other.prepare("DELETE FROM schema_migrations WHERE version = 8").run();
     expect(levels()).toEqual([{ level: "d", buckets: expect.any(Number) }]);
+    // With no hour counts, a deep page is located through its whole day, still where OFFSET is.
+    const all = creationOrder();
+    const query: BatchQuery = { pageNo: 1_234, pageSize: 1, order: "asc", orderBy: "create_time" };
+    const page = await store.queryInstances({ tenantId: tenant.tenantId }, query);
+    expect(page.rows.map((r) => r.instance_id)).toEqual(all.slice(1_233, 1_234));
     const again = await openStore(ctx.url);
     try {
       expect(await again.migrate()).toEqual([]); // openStore applied it

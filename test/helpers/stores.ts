@@ -73,6 +73,15 @@ export async function adminQuery(text: string, values: unknown[] = []): Promise<
   }
 }
 
+/** A client of the test server whose statements see `schema` first (reference queries). */
+export async function schemaClient(schema: string): Promise<pg.Client> {
+  if (!POSTGRES_URL) throw new Error("PostgreSQL is not available");
+  const client = new pg.Client({ connectionString: POSTGRES_URL });
+  await client.connect();
+  await client.query(`SET search_path TO ${schema}`);
+  return client;
+}
+
 /** A database URL on a schema no one else uses (created by the first migrate), and its drop. */
 export function freshPostgresUrl(params: Record<string, string> = {}): {
   url: string;

@@ -440,22 +440,13 @@ export class InstanceQuery {
     // The bucket to step through and the rows of the scopes before it: the hour holding the
     // position, or the whole day if its hours do not add up to it (not expected: the same
     // triggers and imports keep both; a disagreement would cost a longer step, not a wrong page).
-    let bucket = day;
-    let before = beforeDay;
+    let found: [string, number] | undefined;
     let running = beforeDay;
     for (const [hour, n] of hours) {
-      if (running + n > position) {
-        bucket = hour;
-        before = running;
-        break;
-      }
+      if (!found && running + n > position) found = [hour, running];
       running += n;
     }
-    const dayTotal = (sums.through[at] as number) - beforeDay;
-    if (hours.reduce((sum, [, n]) => sum + n, 0) !== dayTotal) {
-      bucket = day;
-      before = beforeDay;
-    }
+    const [bucket, before] = found && running === sums.through[at] ? found : [day, beforeDay];
     const scope = scopes.length === 1 ? scopes[0] : undefined;
     const where = scope
       ? scope.where

@@ -55,13 +55,18 @@ const INSTANCE_INDEXES = `
       CREATE INDEX instances_by_pool ON instances (tenant_id, pool_id, created_at, instance_id);
 `;
 
-/** The triggers of migration 4 (recreated by migration 6, which rebuilds instances). */
-const BULK_AWARE_TRIGGERS = `
+/**
+ * The triggers of migration 4 (recreated by migration 6, which rebuilds instances), with the
+ * statements that count a new row and uncount an old one: migration 4's (days), or 8's (days and
+ * hours).
+ */
+function bulkAwareTriggers(countNew: string, uncountOld: string): string {
+  return `
       CREATE TRIGGER instances_inserted AFTER INSERT ON instances
       WHEN new.row_id < (SELECT COALESCE(MIN(first_row_id), ${NO_BULK}) FROM bulk_import)
       BEGIN
         INSERT INTO instance_names (rowid, name_folded) VALUES (new.row_id, new.name_folded);
-        ${COUNT_NEW}
+        ${countNew}
         ${BUMP_NEW}
       END;
 
@@ -70,7 +75,7 @@ const BULK_AWARE_TRIGGERS = `
       BEGIN
         INSERT INTO instance_names (instance_names, rowid, name_folded)
           VALUES ('delete', old.row_id, old.name_folded);
-        ${UNCOUNT_OLD}
+        ${uncountOld}
         ${BUMP_OLD}
       END;
 
@@ -86,8 +91,8 @@ const BULK_AWARE_TRIGGERS = `
       AFTER UPDATE OF tenant_id, project_id, pool_id, scene_tag, created_at ON instances
       WHEN old.row_id < (SELECT COALESCE(MIN(first_row_id), ${NO_BULK}) FROM bulk_import)
       BEGIN
-        ${UNCOUNT_OLD}
-        ${COUNT_NEW}
+        ${uncountOld}
+        ${countNew}
       END;
 
       CREATE TRIGGER instances_updated AFTER UPDATE ON instances
@@ -99,6 +104,13 @@ const BULK_AWARE_TRIGGERS = `
           ON CONFLICT DO UPDATE SET version = version + 1;
       END;
 `;
+}
+const BULK_AWARE_TRIGGERS = bulkAwareTriggers(COUNT_NEW, UNCOUNT_OLD);
+const DROP_BULK_AWARE_TRIGGERS = `DROP TRIGGER instances_inserted;
+      DROP TRIGGER instances_deleted;
+      DROP TRIGGER instances_renamed;
+      DROP TRIGGER instances_moved;
+      DROP TRIGGER instances_updated;`;
 
 /** Migration 8's trigger statements: COUNT_NEW and UNCOUNT_OLD, with hour counts beside days. */
 const COUNT_NEW_HOURLY = `INSERT INTO instance_counts (tenant_id, project_id, pool_id, scene_tag, n)
@@ -118,34 +130,6 @@ const UNCOUNT_OLD_HOURLY = `UPDATE instance_counts SET n = n - 1
             AND scope IN ('*', 's:' || old.scene_tag, 'p:' || old.pool_id, 'j:' || old.project_id)
             AND ((level = 'd' AND bucket = substr(old.created_at, 1, 10))
               OR (level = 'h' AND bucket = substr(old.created_at, 1, 13)));`;
-
-/** The counting triggers of BULK_AWARE_TRIGGERS, as migration 8 recreates them. */
-const HOURLY_TRIGGERS = `
-      CREATE TRIGGER instances_inserted AFTER INSERT ON instances
-      WHEN new.row_id < (SELECT COALESCE(MIN(first_row_id), ${NO_BULK}) FROM bulk_import)
-      BEGIN
-        INSERT INTO instance_names (rowid, name_folded) VALUES (new.row_id, new.name_folded);
-        ${COUNT_NEW_HOURLY}
-        ${BUMP_NEW}
-      END;
-
-      CREATE TRIGGER instances_deleted AFTER DELETE ON instances
-      WHEN old.row_id < (SELECT COALESCE(MIN(first_row_id), ${NO_BULK}) FROM bulk_import)
-      BEGIN
-        INSERT INTO instance_names (instance_names, rowid, name_folded)
-          VALUES ('delete', old.row_id, old.name_folded);
-        ${UNCOUNT_OLD_HOURLY}
-        ${BUMP_OLD}
-      END;
-
-      CREATE TRIGGER instances_moved
-      AFTER UPDATE OF tenant_id, project_id, pool_id, scene_tag, created_at ON instances
-      WHEN old.row_id < (SELECT COALESCE(MIN(first_row_id), ${NO_BULK}) FROM bulk_import)
-      BEGIN
-        ${UNCOUNT_OLD_HOURLY}
-        ${COUNT_NEW_HOURLY}
-      END;
-`;
 
 /** Bumps a tenant's auth version (migration 7); `tenant` is an SQL expression. */
 const bumpAuth = (tenant: string) => `INSERT INTO auth_versions (tenant_id, version)
@@ -694,18 +678,12 @@ ${BULK_AWARE_TRIGGERS}
         FROM instances INDEXED BY ${index} GROUP BY 1, 2, 4;`,
         )
         .join("\n      ")}
-      DROP TRIGGER instances_inserted;
-      DROP TRIGGER instances_deleted;
-      DROP TRIGGER instances_moved;
-      ${HOURLY_TRIGGERS}
+      ${DROP_BULK_AWARE_TRIGGERS}
+      ${bulkAwareTriggers(COUNT_NEW_HOURLY, UNCOUNT_OLD_HOURLY)}
     `,
     down: `
       DELETE FROM instance_time_counts WHERE level = 'h';
-      DROP TRIGGER instances_inserted;
-      DROP TRIGGER instances_deleted;
-      DROP TRIGGER instances_moved;
-      DROP TRIGGER instances_renamed;
-      DROP TRIGGER instances_updated;
+      ${DROP_BULK_AWARE_TRIGGERS}
       ${BULK_AWARE_TRIGGERS}
     `,
   },
