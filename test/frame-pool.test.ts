@@ -19,6 +19,7 @@ import { STORES } from "./helpers/stores.js";
 
 const BASE: BatchQuery = { pageNo: 1, pageSize: 10, order: "asc", orderBy: "create_time" };
 const text = (page: EncodedPage | undefined) => Buffer.concat(page?.json ?? []).toString();
+const utf8 = (row: string) => Buffer.from(row, "utf8");
 
 describe("FramePool", () => {
   it("lends each slot once at a time, and takes it back once however often it is released", () => {
@@ -45,8 +46,8 @@ describe("StreamedPage (PostgreSQL's rows as they arrive)", () => {
   it("writes the rows into a lent slot, commas between them, and the total of the last row", () => {
     const pool = new FramePool(false, 1024, 1);
     const page = new StreamedPage(pool);
-    page.add(7, '{"a":"云"}');
-    page.add(7, '{"b":2}');
+    page.add(7, utf8('{"a":"云"}'));
+    page.add(7, utf8('{"b":2}'));
     const done = page.finish();
     expect(done.total).toBe(7);
     expect(text(done)).toBe('{"a":"云"},{"b":2}');
@@ -59,14 +60,14 @@ describe("StreamedPage (PostgreSQL's rows as they arrive)", () => {
     const pool = new FramePool(false, 1024, 1);
     const page = new StreamedPage(pool);
     const rows = Array.from({ length: 8 }, (_, n) => JSON.stringify({ n, pad: "x".repeat(90) }));
-    for (const row of rows) page.add(8, row);
+    for (const row of rows) page.add(8, utf8(row));
     const done = page.finish();
     expect(done.frame).toBeUndefined();
     expect(text(done)).toBe(rows.join(","));
     expect(pool.take()).toBe(0);
   });
 
-  it("keeps a page in its slot when it fits exactly, though 3 bytes per character would not", () => {
+  it("keeps a page in its slot when it fits exactly", () => {
     const pool = new FramePool(false, 1024, 1);
     const page = new StreamedPage(pool);
     // Rows of 112, 111, 111 and 111 bytes and three commas: all of the slot's 448 bytes.
@@ -74,7 +75,7 @@ describe("StreamedPage (PostgreSQL's rows as they arrive)", () => {
     expect(rows.map((row) => Buffer.byteLength(row)).reduce((a, b) => a + b) + 3).toBe(
       pool.capacity,
     );
-    for (const row of rows) page.add(4, row);
+    for (const row of rows) page.add(4, utf8(row));
     const done = page.finish();
     expect(done.frame).toBeDefined();
     expect(text(done)).toBe(rows.join(","));
@@ -86,7 +87,7 @@ describe("StreamedPage (PostgreSQL's rows as they arrive)", () => {
     empty.add(12, null);
     expect(empty.finish()).toEqual({ total: 12, json: [] });
     const failed = new StreamedPage(pool);
-    failed.add(3, "{}");
+    failed.add(3, utf8("{}"));
     expect(pool.take()).toBe(-1);
     failed.discard();
     expect(pool.take()).toBe(0);

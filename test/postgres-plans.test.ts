@@ -2,7 +2,8 @@
  * Which PostgreSQL batch-query statements run with one generic plan (PageStatement.generic, on
  * sessions with plan_cache_mode force_generic_plan): a tenant admin's, where an index serves
  * every filter in the page's order. A member's projects, an instance id, a name needle or a
- * filter that no index of the order holds keep plans made for their values.
+ * filter that no index of the order holds keep plans made for their values. And where the page
+ * sessions (page-reader.ts) connect, against the URL pg's pool reads.
  */
 import { describe, expect, it } from "vitest";
 import type { BatchQuery } from "../src/instances/model.js";
@@ -48,12 +49,37 @@ describe("PostgreSQL plans per batch-query statement", () => {
 
   it("the generic sessions differ from the others by plan_cache_mode alone", () => {
     const settings = postgresSettings("postgres://u@h:5432/db?schema=s1&pool_max=4");
-    expect(settings.genericPool.options).toBe(
-      `${settings.pool.options} -c plan_cache_mode=force_generic_plan`,
+    const { reader, genericReader } = settings;
+    expect(genericReader.connection?.options).toBe(
+      `${reader.connection?.options} -c plan_cache_mode=force_generic_plan`,
     );
-    expect({ ...settings.genericPool, options: undefined }).toEqual({
-      ...settings.pool,
-      options: undefined,
+    expect({ ...genericReader, connection: undefined, backoff: undefined }).toEqual({
+      ...reader,
+      connection: undefined,
+      backoff: undefined,
     });
+  });
+
+  it("the page sessions reach the server pg's pool reaches, with the same session settings", () => {
+    const settings = postgresSettings(
+      "postgres://u:p%40ss@h:6543/db?schema=s1&pool_max=4&statement_timeout=700&application_name=app",
+    );
+    expect(settings.reader).toMatchObject({
+      host: "h",
+      port: 6543,
+      database: "db",
+      username: "u",
+      password: "p@ss",
+      max: 4,
+      connection: {
+        application_name: "app",
+        options: `${settings.pool.options} -c statement_timeout=700 -c lock_timeout=700`,
+      },
+    });
+    expect(settings.pool).toMatchObject({ statement_timeout: 700, lock_timeout: 700, max: 4 });
+    // A host that is a directory names a Unix socket, as for libpq and pg.
+    const local = postgresSettings("postgres://u@localhost/db?host=/var/run/postgresql").reader;
+    expect(local).toMatchObject({ path: "/var/run/postgresql/.s.PGSQL.5432", database: "db" });
+    expect(local).not.toHaveProperty("host");
   });
 });

@@ -6,7 +6,7 @@
  * | parameter           | default | meaning                                                     |
  * |---------------------|---------|-------------------------------------------------------------|
  * | `schema`            | (none)  | search_path for every connection; `migrate` creates it      |
- * | `pool_max`          | 10      | connections per process, in each of its two pools           |
+ * | `pool_max`          | 10      | connections per process, in each of its three pools         |
  * | `connect_timeout`   | 3       | seconds to get a connection (new or from a busy pool)       |
  * | `statement_timeout` | 5000    | ms a statement may run; the client gives up 1 s later        |
  *
@@ -14,14 +14,19 @@
  * fails (500 KOOPHONE.API.9999) within connect_timeout + statement_timeout at worst.
  */
 import type { ClientConfig, PoolConfig } from "pg";
+import { parse } from "pg-connection-string";
+import type postgres from "postgres";
 
 export interface PostgresSettings {
+  /** pg's pool: every statement but the batch query's pages. */
   pool: PoolConfig;
+  /** postgres.js, for the batch query's pages (page-reader.ts): the same server and session. */
+  reader: ReaderOptions;
   /**
    * The same, for the sessions that run the batch-query statements whose plan does not depend
    * on their values (PageStatement.generic): planned once per session, not per request.
    */
-  genericPool: PoolConfig;
+  genericReader: ReaderOptions;
   /** The schema named by `?schema=`, if any: created by migrate, used as search_path. */
   schema: string | undefined;
   statementTimeoutMs: number;
@@ -71,11 +76,61 @@ export function postgresSettings(databaseUrl: string): PostgresSettings {
     ].join(" "),
   };
   const pool = { ...client, max: poolMax, idleTimeoutMillis: 30_000 };
+  const reader = readerOptions(client, poolMax, connectSeconds, statementMs);
   return {
     pool,
-    genericPool: { ...pool, options: `${client.options} -c plan_cache_mode=force_generic_plan` },
+    reader,
+    genericReader: {
+      ...reader,
+      connection: {
+        ...reader.connection,
+        options: `${reader.connection?.options} -c plan_cache_mode=force_generic_plan`,
+      },
+    },
     schema,
     statementTimeoutMs: statementMs,
+  };
+}
+
+/** postgres.js's options, with one its type declarations leave out (documented in its code). */
+export type ReaderOptions = postgres.Options<Record<string, never>> & { max_pipeline?: number };
+
+/**
+ * pg's client settings as postgres.js options: the address read from the URL the way pg reads
+ * it (pg-connection-string: a host that is a directory is a Unix socket's), and the session
+ * settings sent at startup, statement_timeout and lock_timeout among them.
+ */
+function readerOptions(
+  client: ClientConfig,
+  max: number,
+  connectSeconds: number,
+  statementMs: number,
+): ReaderOptions {
+  const url = parse(client.connectionString as string);
+  const port = Number(url.port || 5432);
+  const host = url.host ?? "localhost";
+  return {
+    ...(host.startsWith("/") ? { path: `${host}/.s.PGSQL.${port}` } : { host, port }),
+    ...(url.database ? { database: url.database } : {}),
+    ...(url.user ? { username: url.user } : {}),
+    ...(url.password ? { password: url.password } : {}),
+    ...(url.ssl ? { ssl: url.ssl as ReaderOptions["ssl"] } : {}),
+    max,
+    // One statement per connection at a time, as with pg: a page never waits behind another
+    // request's statement on its connection, only for a free connection.
+    max_pipeline: 1,
+    idle_timeout: 30,
+    connect_timeout: connectSeconds,
+    keep_alive: 10,
+    // Seconds before the next attempt after failed connects: pg tries again at once, and
+    // postgres.js's own curve reaches 20 s, longer than a restarted database takes to come back.
+    backoff: (attempt: number) => Math.min(0.01 * 2 ** attempt, 1),
+    fetch_types: true, // the array types' serializers (text[] parameters)
+    onnotice: () => {},
+    connection: {
+      application_name: client.application_name as string,
+      options: `${client.options} -c statement_timeout=${statementMs} -c lock_timeout=${statementMs}`,
+    },
   };
 }
 

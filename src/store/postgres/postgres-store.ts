@@ -50,6 +50,7 @@ import {
   type SampledStart,
 } from "./key-samples.js";
 import { migrateDown, migrateUp } from "./migrate.js";
+import { PageReader } from "./page-reader.js";
 import { StreamedPage } from "./streamed-page.js";
 
 type Row = Record<string, unknown>;
@@ -93,25 +94,8 @@ function principalOf(row: Row): Omit<Principal, "tokenId" | "expiresAt" | "revok
   };
 }
 
-/**
- * A query whose rows go to `onFields` as their DataRow messages are parsed (pg calls a submitted
- * query's handleDataRow for each), instead of into row objects kept in a result. Its callback
- * reports the end or the error: pg sends a query's error to its callback when it has one, which
- * a client with query_timeout always gives it, so an "error" listener alone would never hear it.
- */
-class FieldsQuery extends pg.Query {
-  constructor(
-    config: pg.QueryConfig,
-    private readonly onFields: (fields: (string | null)[]) => void,
-    done: (error: Error | null | undefined) => void,
-  ) {
-    super(config, undefined, done);
-  }
-
-  handleDataRow(message: { fields: (string | null)[] }): void {
-    this.onFields(message.fields);
-  }
-}
+/** The byte of PostgreSQL's text for true. */
+const T = 0x74;
 
 /** A sample of a scope's keys (key-samples.ts) may take this long: it runs in the background. */
 const SAMPLE_TIMEOUT_MS = 60_000;
@@ -120,8 +104,8 @@ export class PostgresStore implements Store {
   readonly dialect = "postgres";
   private readonly settings: PostgresSettings;
   private readonly pool: pg.Pool;
-  /** Sessions that keep one plan per prepared statement, for PageStatement.generic. */
-  private readonly genericPool: pg.Pool;
+  /** The batch query's page statements, on connections of their own (page-reader.ts). */
+  private readonly reader: PageReader;
   private readonly statementNames = new Map<string, string>();
   private readonly principals = new PrincipalCache();
   /** Where encoded pages are decoded, lent to each request until its answer is written. */
@@ -136,11 +120,13 @@ export class PostgresStore implements Store {
     this.settings = postgresSettings(databaseUrl);
     this.samples = new KeySamples(options.keySamples);
     this.pool = new pg.Pool(this.settings.pool);
-    this.genericPool = new pg.Pool(this.settings.genericPool);
     // An idle connection that dies (server restart, pg_terminate_backend) is reported here and
     // dropped from the pool; the next query opens a fresh one. Unhandled, it would end the process.
     this.pool.on("error", () => {});
-    this.genericPool.on("error", () => {});
+    this.reader = new PageReader(
+      { plain: this.settings.reader, generic: this.settings.genericReader },
+      this.settings.statementTimeoutMs + 1000,
+    );
   }
 
   migrate(): Promise<string[]> {
@@ -159,7 +145,7 @@ export class PostgresStore implements Store {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await Promise.all([this.pool.end(), this.genericPool.end()]);
+    await Promise.all([this.pool.end(), this.reader.close()]);
   }
 
   /**
@@ -168,24 +154,6 @@ export class PostgresStore implements Store {
    */
   private async query(text: string, values: unknown[] = []): Promise<pg.QueryResult<Row>> {
     return this.pool.query<Row>({ name: this.statementName(text), text, values });
-  }
-
-  /**
-   * A batch-query statement: planned for its own values (oneShot), prepared with one plan for
-   * every value (generic), or prepared and left to PostgreSQL's choice.
-   */
-  private pageQuery(statement: PageStatement): Promise<pg.QueryResult<Row>> {
-    return this.pagePool(statement).query<Row>(this.pageConfig(statement));
-  }
-
-  /** Where a page statement runs: the generic-plan sessions for PageStatement.generic. */
-  private pagePool({ oneShot, generic }: PageStatement): pg.Pool {
-    return generic && !oneShot ? this.genericPool : this.pool;
-  }
-
-  /** A page statement as pg runs it: prepared under its name, or unnamed when one-shot. */
-  private pageConfig({ text, values, oneShot }: PageStatement): pg.QueryConfig {
-    return oneShot ? { text, values } : { name: this.statementName(text), text, values };
   }
 
   private statementName(text: string): string {
@@ -265,9 +233,9 @@ export class PostgresStore implements Store {
 
   async queryInstances(visibility: Visibility, query: BatchQuery): Promise<InstancePage> {
     const seek = this.seek(visibility, query);
-    let { rows } = await this.pageQuery(pageStatement(visibility, query, false, seek?.start));
+    let rows = await this.reader.rows(pageStatement(visibility, query, false, seek?.start));
     if (seek && !this.fresh(seek, rows[0]?.fresh === true))
-      ({ rows } = await this.pageQuery(pageStatement(visibility, query)));
+      rows = await this.reader.rows(pageStatement(visibility, query));
     const total = (rows[0]?.total ?? 0) as number;
     const page: WireInstance[] = [];
     for (const row of rows) {
@@ -281,9 +249,9 @@ export class PostgresStore implements Store {
   }
 
   async queryEncodedInstances(visibility: Visibility, query: BatchQuery): Promise<EncodedPage> {
-    // Each row's JSON comes as text: pg 8 decodes every field as UTF-8 (binary results are no
-    // way round it) and StreamedPage encodes it again, ~35 µs more of this thread per page than
-    // base64, for a quarter less of the backend's CPU (docs/benchmarks.md, step P16).
+    // Each row's JSON comes as text, and its bytes go into the page as they came
+    // (page-reader.ts): PostgreSQL's base64 encoder was a quarter of the backend's CPU
+    // (docs/benchmarks.md, step P16), and nothing decodes the text on this side.
     const seek = this.seek(visibility, query);
     const page = await this.encodedPage(pageStatement(visibility, query, true, seek?.start));
     if (!seek || this.fresh(seek, page !== undefined)) return page as EncodedPage;
@@ -295,10 +263,10 @@ export class PostgresStore implements Store {
     const page = new StreamedPage(this.frames);
     let fresh = true;
     try {
-      await this.streamPage(statement, (fields) => {
+      await this.reader.stream(statement, (fields) => {
         // A third field is the sampled statement's `fresh` (t or f, the same on every row).
-        if (fields.length > 2 && fields[2] !== "t") fresh = false;
-        page.add(Number(fields[0]), fields[1] ?? null);
+        if (fields.length > 2 && fields[2]?.[0] !== T) fresh = false;
+        page.add(Number(fields[0]?.toString("latin1")), fields[1] ?? null);
       });
     } catch (error) {
       page.discard();
@@ -358,31 +326,6 @@ export class PostgresStore implements Store {
       sample.instanceIds.push(row.instance_id as string);
     }
     return sample;
-  }
-
-  /**
-   * pageQuery's statement with each row's fields (text, as they came) handed to `onFields` as it
-   * arrives: no row object is built, none is kept (see StreamedPage).
-   */
-  private async streamPage(
-    statement: PageStatement,
-    onFields: (fields: (string | null)[]) => void,
-  ): Promise<void> {
-    const client = await this.pagePool(statement).connect();
-    try {
-      await new Promise<void>((resolve, reject) => {
-        client.query(
-          new FieldsQuery(this.pageConfig(statement), onFields, (error) =>
-            error ? reject(error) : resolve(),
-          ),
-        );
-      });
-    } catch (error) {
-      // Released with its error, a connection is closed, as pool.query does.
-      client.release(error as Error);
-      throw error;
-    }
-    client.release();
   }
 
   async queryVersion(tenantId: string): Promise<number> {

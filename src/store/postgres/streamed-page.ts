@@ -1,9 +1,10 @@
 /**
  * An encoded page put together row by row, as its rows arrive from PostgreSQL: each row's
- * JSON text (pageStatement's `body`) is written as UTF-8 into a lent slot of the FramePool the
- * moment its DataRow message is parsed, so no row's text outlives its message. Kept until the statement
- * completes, the 100 texts of a page survived the young generation's collections and were
- * copied, promoted and copied again: the collector was 40% of the server's main thread on
+ * JSON (pageStatement's `body`), as the UTF-8 bytes PostgreSQL sent, is copied into a lent slot
+ * of the FramePool the moment its DataRow message is parsed, so no row outlives its message
+ * and no row is ever a JavaScript string (page-reader.ts hands over the bytes). Kept until the
+ * statement completes, the 100 rows of a page survived the young generation's collections and
+ * were copied, promoted and copied again: the collector was 40% of the server's main thread on
  * page 1 of the 1M tenant.
  */
 import type { EncodedPage } from "../../instances/model.js";
@@ -21,13 +22,10 @@ export class StreamedPage {
   constructor(private readonly frames: FramePool) {}
 
   /** A row of pageStatement(…, encoded): its total, and its body (null when the page is empty). */
-  add(total: number, body: string | null): void {
+  add(total: number, body: Uint8Array | null): void {
     this.total = total;
-    if (typeof body !== "string") return;
-    // UTF-8 takes at most 3 bytes per UTF-16 unit; the exact count is read only near the end.
-    let need = this.length + 1 + 3 * body.length;
-    if (need > (this.into?.length ?? this.frames.capacity))
-      need = this.length + 1 + Buffer.byteLength(body, "utf8");
+    if (body === null) return;
+    const need = this.length + 1 + body.length;
     if (!this.into) {
       this.slot = need <= this.frames.capacity ? this.frames.take() : -1;
       // Without a slot, memory of its own of a slot's size (or the row's, if larger).
@@ -43,7 +41,8 @@ export class StreamedPage {
       this.into = grown;
     }
     if (this.length > 0) this.into[this.length++] = COMMA;
-    this.length += this.into.write(body, this.length, "utf8");
+    this.into.set(body, this.length);
+    this.length += body.length;
   }
 
   /** The page, lent from its slot where it stayed in one. */
