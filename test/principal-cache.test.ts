@@ -3,7 +3,8 @@
  * an operator makes through another connection to the same database (another process on the
  * SQLite file, another replica on PostgreSQL) shows on the holder's very next lookup. And the
  * PostgreSQL versions read shared by concurrent requests (src/store/postgres/batched-read.ts)
- * never answers a request from a read that was already in flight when it asked.
+ * never answers a request from a read that was already in flight when it asked; SQLite's
+ * (src/store/sqlite/same-turn-read.ts) never from a read that ran before it asked.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { hashToken } from "../src/auth/secrets.js";
@@ -11,6 +12,7 @@ import { deleteTenant, updateTenant } from "../src/operator/tenants.js";
 import { createUser, issueToken, revokeToken, updateUser } from "../src/operator/users.js";
 import { openStore } from "../src/store/create-store.js";
 import { BatchedRead } from "../src/store/postgres/batched-read.js";
+import { SameTurnRead } from "../src/store/sqlite/same-turn-read.js";
 import type { Store } from "../src/store/types.js";
 import { addInstances, makeTenant, type TenantFixture } from "./helpers/fixtures.js";
 import { STORES } from "./helpers/stores.js";
@@ -187,5 +189,58 @@ describe("BatchedRead", () => {
     const missing = batched.load("t");
     calls[0]?.answer({});
     await expect(missing).rejects.toThrow(/did not answer/);
+  });
+});
+
+describe("SameTurnRead", () => {
+  /** A read of a value that the test changes, counting the reads and the keys of each. */
+  function countedRead() {
+    const state = { value: 1, fail: false };
+    const reads: string[][] = [];
+    const shared = new SameTurnRead<number>((keys) => {
+      reads.push(keys);
+      if (state.fail) throw new Error("read failed");
+      return new Map(keys.filter((k) => k !== "missing").map((k) => [k, state.value]));
+    });
+    return { shared, reads, state };
+  }
+  const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
+
+  it("answers every key asked in one turn from one read, made after the last of them asked", async () => {
+    const { shared, reads, state } = countedRead();
+    const first = shared.load("t");
+    const second = shared.load("t");
+    const third = shared.load("u");
+    // A write committed after the first asked, before the turn ended: all of them see it.
+    state.value = 2;
+    expect(reads).toEqual([]);
+    expect(await Promise.all([first, second, third])).toEqual([2, 2, 2]);
+    expect(reads).toEqual([["t", "u"]]);
+  });
+
+  it("reads again for a key asked after the read ran, and sees what changed since", async () => {
+    const { shared, reads, state } = countedRead();
+    expect(await shared.load("t")).toBe(1);
+    state.value = 3;
+    expect(await shared.load("t")).toBe(3);
+    expect(reads).toEqual([["t"], ["t"]]);
+  });
+
+  it("fails the requests of a failed read only, and reads again for the next", async () => {
+    const { shared, state } = countedRead();
+    state.fail = true;
+    const failed = shared.load("t");
+    await expect(failed).rejects.toThrow("read failed");
+    state.fail = false;
+    await nextTurn();
+    expect(await shared.load("t")).toBe(1);
+  });
+
+  it("fails a request whose key the read did not answer, and answers the others", async () => {
+    const { shared } = countedRead();
+    const missing = shared.load("missing");
+    const present = shared.load("t");
+    await expect(missing).rejects.toThrow(/did not answer/);
+    expect(await present).toBe(1);
   });
 });

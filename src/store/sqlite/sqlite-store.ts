@@ -13,7 +13,7 @@ import {
   type InstancePage,
   type Visibility,
 } from "../../instances/model.js";
-import { PrincipalCache } from "../principal-cache.js";
+import { PrincipalCache, type TenantVersions } from "../principal-cache.js";
 import type {
   AccessKeyPrincipal,
   AccessKeyRecord,
@@ -36,6 +36,7 @@ import { importInstances as importInto } from "./import-instances.js";
 import { InstanceQuery } from "./instance-query.js";
 import { migrations } from "./migrations.js";
 import { ReaderPool } from "./reader-pool.js";
+import { SameTurnRead } from "./same-turn-read.js";
 
 type Row = Record<string, unknown>;
 
@@ -96,6 +97,8 @@ export class SqliteStore implements Store {
   private readonly instances: InstanceQuery;
   private readonly statements = new Map<string, Database.Statement>();
   private readonly principals = new PrincipalCache();
+  /** Read by every request with a held principal, so shared by those of one event-loop turn. */
+  private readonly versions = new SameTurnRead((tenantIds) => this.readVersions(tenantIds));
   /** Threads reading pages beside this connection (startReaders), when the server wants them. */
   private readers: ReaderPool | undefined;
 
@@ -169,14 +172,7 @@ export class SqliteStore implements Store {
   async principalByTokenHash(tokenHash: string): Promise<Principal | undefined> {
     return this.principals.get(
       tokenHash,
-      (tenantId) => {
-        const [auth, query] = this.sql(`SELECT
-            (SELECT version FROM auth_versions WHERE tenant_id = @tenant),
-            (SELECT version FROM tenant_versions WHERE tenant_id = @tenant)`)
-          .raw()
-          .get({ tenant: tenantId }) as [number | null, number | null];
-        return { auth: auth ?? 0, query: query ?? 0 };
-      },
+      (tenantId) => this.versions.load(tenantId),
       async () => {
         const row = this.sql(`
           SELECT k.token_id, k.expires_at, k.revoked_at, ${PRINCIPAL_COLUMNS}
@@ -191,6 +187,19 @@ export class SqliteStore implements Store {
           ...principalOf(row),
         };
       },
+    );
+  }
+
+  /** Tenants' auth and query versions, one statement (one read transaction) for all of them. */
+  private readVersions(tenantIds: string[]): Map<string, TenantVersions> {
+    const rows = this.sql(`SELECT t.value,
+        (SELECT version FROM auth_versions WHERE tenant_id = t.value),
+        (SELECT version FROM tenant_versions WHERE tenant_id = t.value)
+      FROM json_each(?) t`)
+      .raw()
+      .all(JSON.stringify(tenantIds)) as [string, number | null, number | null][];
+    return new Map(
+      rows.map(([tenantId, auth, query]) => [tenantId, { auth: auth ?? 0, query: query ?? 0 }]),
     );
   }
 
