@@ -2,17 +2,15 @@
  * Principals held between requests (src/store/principal-cache.ts) are never stale: every change
  * an operator makes through another connection to the same database (another process on the
  * SQLite file, another replica on PostgreSQL) shows on the holder's very next lookup. And the
- * PostgreSQL versions read shared by concurrent requests (src/store/postgres/batched-read.ts)
- * never answers a request from a read that was already in flight when it asked; SQLite's
- * (src/store/sqlite/same-turn-read.ts) never from a read that ran before it asked.
+ * versions read shared by the requests of one event-loop turn (src/store/same-turn-read.ts)
+ * never answers a request from a read made, or sent, before it asked.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { hashToken } from "../src/auth/secrets.js";
 import { deleteTenant, updateTenant } from "../src/operator/tenants.js";
 import { createUser, issueToken, revokeToken, updateUser } from "../src/operator/users.js";
 import { openStore } from "../src/store/create-store.js";
-import { BatchedRead } from "../src/store/postgres/batched-read.js";
-import { SameTurnRead } from "../src/store/sqlite/same-turn-read.js";
+import { SameTurnRead } from "../src/store/same-turn-read.js";
 import type { Store } from "../src/store/types.js";
 import { addInstances, makeTenant, type TenantFixture } from "./helpers/fixtures.js";
 import { STORES } from "./helpers/stores.js";
@@ -139,59 +137,6 @@ for (const factory of STORES) {
   });
 }
 
-describe("BatchedRead", () => {
-  /** A read whose answers the test releases one at a time. */
-  function controlledRead() {
-    const calls: { keys: string[]; answer(values: Record<string, number>): void; fail(): void }[] =
-      [];
-    const batched = new BatchedRead<number>(
-      (keys) =>
-        new Promise((resolve, reject) => {
-          calls.push({
-            keys,
-            answer: (values) => resolve(new Map(Object.entries(values))),
-            fail: () => reject(new Error("read failed")),
-          });
-        }),
-    );
-    return { batched, calls };
-  }
-
-  it("answers a key asked for during a read from the next read, never the one in flight", async () => {
-    const { batched, calls } = controlledRead();
-    const first = batched.load("t");
-    const second = batched.load("t");
-    const third = batched.load("u");
-    expect(calls.map((c) => c.keys)).toEqual([["t"]]);
-    calls[0]?.answer({ t: 1 });
-    expect(await first).toBe(1);
-    // The second read started only after the first ended, with everything asked meanwhile.
-    await new Promise((resolve) => setImmediate(resolve));
-    expect(calls.map((c) => c.keys)).toEqual([["t"], ["t", "u"]]);
-    calls[1]?.answer({ t: 2, u: 5 });
-    expect(await second).toBe(2);
-    expect(await third).toBe(5);
-  });
-
-  it("fails the requests of a failed read only, and reads again for the next", async () => {
-    const { batched, calls } = controlledRead();
-    const failed = batched.load("t");
-    const later = batched.load("t");
-    calls[0]?.fail();
-    await expect(failed).rejects.toThrow("read failed");
-    await new Promise((resolve) => setImmediate(resolve));
-    calls[1]?.answer({ t: 3 });
-    expect(await later).toBe(3);
-  });
-
-  it("fails a request whose key the read did not answer", async () => {
-    const { batched, calls } = controlledRead();
-    const missing = batched.load("t");
-    calls[0]?.answer({});
-    await expect(missing).rejects.toThrow(/did not answer/);
-  });
-});
-
 describe("SameTurnRead", () => {
   /** A read of a value that the test changes, counting the reads and the keys of each. */
   function countedRead() {
@@ -242,5 +187,40 @@ describe("SameTurnRead", () => {
     const present = shared.load("t");
     await expect(missing).rejects.toThrow(/did not answer/);
     expect(await present).toBe(1);
+  });
+
+  describe("with an asynchronous read (PostgreSQL's round trip)", () => {
+    /** A read whose answers the test releases one at a time. */
+    function controlledRead() {
+      const calls: { keys: string[]; answer(values: Record<string, number>): void }[] = [];
+      const shared = new SameTurnRead<number>(
+        (keys) =>
+          new Promise((resolve) => {
+            calls.push({ keys, answer: (values) => resolve(new Map(Object.entries(values))) });
+          }),
+      );
+      return { shared, calls };
+    }
+
+    it("answers a key asked while a read is in flight from the next read, never that one", async () => {
+      const { shared, calls } = controlledRead();
+      const first = shared.load("t");
+      await nextTurn();
+      expect(calls.map((c) => c.keys)).toEqual([["t"]]);
+      // Asked after the read was sent: it must wait for one sent after it asked.
+      const second = shared.load("t");
+      const third = shared.load("u");
+      await nextTurn();
+      expect(calls).toHaveLength(1);
+      calls[0]?.answer({ t: 1 });
+      expect(await first).toBe(1);
+      // Sent in a turn after the first read completed.
+      await nextTurn();
+      await nextTurn();
+      expect(calls.map((c) => c.keys)).toEqual([["t"], ["t", "u"]]);
+      calls[1]?.answer({ t: 2, u: 5 });
+      expect(await second).toBe(2);
+      expect(await third).toBe(5);
+    });
   });
 });

@@ -17,6 +17,7 @@ import {
 } from "../../instances/model.js";
 import { FramePool } from "../frame-pool.js";
 import { PrincipalCache, type TenantVersions } from "../principal-cache.js";
+import { SameTurnRead } from "../same-turn-read.js";
 import type {
   AccessKeyPrincipal,
   AccessKeyRecord,
@@ -33,7 +34,6 @@ import type {
   User,
   UserPatch,
 } from "../types.js";
-import { BatchedRead } from "./batched-read.js";
 import { type PostgresSettings, postgresSettings } from "./connection.js";
 import { INSTANCE_COLUMNS, insertInstances } from "./insert-instances.js";
 import {
@@ -110,8 +110,8 @@ export class PostgresStore implements Store {
   private readonly principals = new PrincipalCache();
   /** Where encoded pages are decoded, lent to each request until its answer is written. */
   private readonly frames = new FramePool(false);
-  /** Read by every request with a held principal, so shared by those that arrive together. */
-  private readonly versions = new BatchedRead((tenantIds) => this.readVersions(tenantIds));
+  /** Read by every request with a held principal, so shared by those of one event-loop turn. */
+  private readonly versions = new SameTurnRead((tenantIds) => this.readVersions(tenantIds));
   /** Where deep pages in creation order start (key-samples.ts). */
   readonly samples: KeySamples;
   private closed = false;

@@ -14,6 +14,7 @@ import {
   type Visibility,
 } from "../../instances/model.js";
 import { PrincipalCache, type TenantVersions } from "../principal-cache.js";
+import { SameTurnRead } from "../same-turn-read.js";
 import type {
   AccessKeyPrincipal,
   AccessKeyRecord,
@@ -36,7 +37,6 @@ import { importInstances as importInto } from "./import-instances.js";
 import { InstanceQuery } from "./instance-query.js";
 import { migrations } from "./migrations.js";
 import { ReaderPool } from "./reader-pool.js";
-import { SameTurnRead } from "./same-turn-read.js";
 
 type Row = Record<string, unknown>;
 
