@@ -5,10 +5,12 @@
  * filter that no index of the order holds keep plans made for their values. And where the page
  * sessions (page-reader.ts) connect, against the URL pg's pool reads.
  */
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import type { BatchQuery } from "../src/instances/model.js";
 import { postgresSettings } from "../src/store/postgres/connection.js";
-import { pageStatement } from "../src/store/postgres/instance-query.js";
+import { type PageStatement, pageStatement } from "../src/store/postgres/instance-query.js";
+import { PageReader } from "../src/store/postgres/page-reader.js";
+import { POSTGRES_URL } from "./helpers/stores.js";
 
 const BASE: BatchQuery = { pageNo: 1, pageSize: 100, order: "asc", orderBy: "create_time" };
 const ADMIN = { tenantId: "t1" };
@@ -47,17 +49,22 @@ describe("PostgreSQL plans per batch-query statement", () => {
     expect(statement).toMatchObject({ generic: false, oneShot: true });
   });
 
-  it("the generic sessions differ from the others by plan_cache_mode alone", () => {
+  it("the generic and custom sessions differ from the others by plan_cache_mode alone", () => {
     const settings = postgresSettings("postgres://u@h:5432/db?schema=s1&pool_max=4");
-    const { reader, genericReader } = settings;
-    expect(genericReader.connection?.options).toBe(
-      `${reader.connection?.options} -c plan_cache_mode=force_generic_plan`,
-    );
-    expect({ ...genericReader, connection: undefined, backoff: undefined }).toEqual({
-      ...reader,
-      connection: undefined,
-      backoff: undefined,
-    });
+    const { reader, genericReader, customReader } = settings;
+    for (const [planned, mode] of [
+      [genericReader, "force_generic_plan"],
+      [customReader, "force_custom_plan"],
+    ] as const) {
+      expect(planned.connection?.options).toBe(
+        `${reader.connection?.options} -c plan_cache_mode=${mode}`,
+      );
+      expect({ ...planned, connection: undefined, backoff: undefined }).toEqual({
+        ...reader,
+        connection: undefined,
+        backoff: undefined,
+      });
+    }
   });
 
   it("the page sessions reach the server pg's pool reaches, with the same session settings", () => {
@@ -81,5 +88,62 @@ describe("PostgreSQL plans per batch-query statement", () => {
     const local = postgresSettings("postgres://u@localhost/db?host=/var/run/postgresql").reader;
     expect(local).toMatchObject({ path: "/var/run/postgresql/.s.PGSQL.5432", database: "db" });
     expect(local).not.toHaveProperty("host");
+  });
+});
+
+describe.runIf(POSTGRES_URL)("PostgreSQL page sessions", () => {
+  const settings = postgresSettings(
+    `${POSTGRES_URL}?statement_timeout=1234&application_name=pf_plans`,
+  );
+  const reader = new PageReader(
+    {
+      plain: settings.reader,
+      generic: settings.genericReader,
+      custom: settings.customReader,
+    },
+    settings.statementTimeoutMs + 1000,
+  );
+  afterAll(() => reader.close());
+
+  const settingsOf = async (flags: Pick<PageStatement, "generic" | "oneShot">) =>
+    (
+      await reader.rows({
+        text: `SELECT current_setting('plan_cache_mode') AS mode,
+          current_setting('statement_timeout') AS timeout, current_setting('jit') AS jit,
+          current_setting('application_name') AS app, $1::text AS echo`,
+        values: ["云"],
+        ...flags,
+      })
+    )[0];
+
+  it("run each statement on sessions of its plan mode, with pg's session settings", async () => {
+    const common = { timeout: "1234ms", jit: "off", app: "pf_plans", echo: "云" };
+    expect(await settingsOf({ generic: true, oneShot: false })).toEqual({
+      mode: "force_generic_plan",
+      ...common,
+    });
+    expect(await settingsOf({ generic: false, oneShot: true })).toEqual({
+      mode: "force_custom_plan",
+      ...common,
+    });
+    expect(await settingsOf({ generic: false, oneShot: false })).toEqual({
+      mode: "auto",
+      ...common,
+    });
+  });
+
+  it("hand over each field's bytes as PostgreSQL sent them, NULL as null", async () => {
+    const rows: (string | null)[][] = [];
+    await reader.stream(
+      {
+        text: "SELECT $1::text AS a, NULL::text AS b, 42 AS c",
+        values: ['{"name":"云手机"}'],
+        generic: false,
+        oneShot: false,
+      },
+      (fields) =>
+        rows.push(fields.map((f) => (f === null ? null : Buffer.from(f).toString("utf8")))),
+    );
+    expect(rows).toEqual([['{"name":"云手机"}', null, "42"]]);
   });
 });

@@ -6,7 +6,7 @@
  * | parameter           | default | meaning                                                     |
  * |---------------------|---------|-------------------------------------------------------------|
  * | `schema`            | (none)  | search_path for every connection; `migrate` creates it      |
- * | `pool_max`          | 10      | connections per process, in each of its three pools         |
+ * | `pool_max`          | 10      | connections per process, in each of its four pools          |
  * | `connect_timeout`   | 3       | seconds to get a connection (new or from a busy pool)       |
  * | `statement_timeout` | 5000    | ms a statement may run; the client gives up 1 s later        |
  *
@@ -27,6 +27,8 @@ export interface PostgresSettings {
    * on their values (PageStatement.generic): planned once per session, not per request.
    */
   genericReader: ReaderOptions;
+  /** The same, for statements planned for their own values every time (PageStatement.oneShot). */
+  customReader: ReaderOptions;
   /** The schema named by `?schema=`, if any: created by migrate, used as search_path. */
   schema: string | undefined;
   statementTimeoutMs: number;
@@ -77,16 +79,18 @@ export function postgresSettings(databaseUrl: string): PostgresSettings {
   };
   const pool = { ...client, max: poolMax, idleTimeoutMillis: 30_000 };
   const reader = readerOptions(client, poolMax, connectSeconds, statementMs);
+  const planned = (mode: string): ReaderOptions => ({
+    ...reader,
+    connection: {
+      ...reader.connection,
+      options: `${reader.connection?.options} -c plan_cache_mode=${mode}`,
+    },
+  });
   return {
     pool,
     reader,
-    genericReader: {
-      ...reader,
-      connection: {
-        ...reader.connection,
-        options: `${reader.connection?.options} -c plan_cache_mode=force_generic_plan`,
-      },
-    },
+    genericReader: planned("force_generic_plan"),
+    customReader: planned("force_custom_plan"),
     schema,
     statementTimeoutMs: statementMs,
   };

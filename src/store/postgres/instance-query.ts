@@ -64,9 +64,10 @@ export interface PageStatement {
   text: string;
   values: unknown[];
   /**
-   * Plan it for its own values every time (run it unprepared): how many names match a needle
-   * decides the plan, and a prepared statement may settle on one generic plan for every needle
-   * (a needle in most names of the 1M tenant: 1.3-1.7 s generic, 0.3 s planned for it).
+   * Plan it for its own values every time (sessions with plan_cache_mode force_custom_plan):
+   * how many names match a needle decides the plan, and a prepared statement left to
+   * PostgreSQL's choice may settle on one generic plan for every needle (a needle in most names
+   * of the 1M tenant: 1.3-1.7 s generic, 0.3 s planned for it).
    */
   oneShot: boolean;
   /**

@@ -6,9 +6,12 @@
  * page 1 with both drivers side by side: 244–274 µs of Node's CPU per statement instead of
  * 458–509 µs (docs/benchmarks.md, step P18).
  *
- * Two sets of connections, as the statements need: `generic` sessions plan a prepared statement
- * once for every value (PageStatement.generic), `plain` ones leave the choice to PostgreSQL, and
- * one-shot statements run there unnamed, planned for their own values.
+ * Three sets of connections, as the statements need: `generic` sessions plan a prepared
+ * statement once for every value (PageStatement.generic), `custom` ones plan it for its own
+ * values every time (PageStatement.oneShot), `plain` ones leave the choice to PostgreSQL. Every
+ * statement is prepared, once per connection: postgres.js sends an unnamed statement with
+ * parameters only after a round trip to describe it, which cost a name needle 15% of its
+ * throughput.
  *
  * Bounded like pg's pool: PostgreSQL cancels a statement at statement_timeout (a session
  * setting), and a statement with no answer a second after that (a network that swallows
@@ -21,18 +24,21 @@ import type { PageStatement } from "./instance-query.js";
 
 type Sql = postgres.Sql<Record<string, unknown>>;
 type Row = Record<string, unknown>;
+type PlanMode = "plain" | "generic" | "custom";
 
 export class PageReader {
-  private plain: Sql;
-  private generic: Sql;
+  private readonly sets: Record<PlanMode, Sql>;
   private closed = false;
 
   constructor(
-    private readonly options: { plain: ReaderOptions; generic: ReaderOptions },
+    private readonly options: Record<PlanMode, ReaderOptions>,
     private readonly timeoutMs: number,
   ) {
-    this.plain = postgres(options.plain);
-    this.generic = postgres(options.generic);
+    this.sets = {
+      plain: postgres(options.plain),
+      generic: postgres(options.generic),
+      custom: postgres(options.custom),
+    };
   }
 
   /** The statement's rows, each as its fields' bytes (null for SQL NULL), to `onRow`. */
@@ -40,9 +46,9 @@ export class PageReader {
     statement: PageStatement,
     onRow: (fields: (Buffer | null)[]) => void,
   ): Promise<void> {
-    await this.bounded(statement, (sql, options) =>
+    await this.bounded(statement, (sql) =>
       sql
-        .unsafe(statement.text, statement.values as never[], options)
+        .unsafe(statement.text, statement.values as never[], { prepare: true })
         .raw()
         .forEach(onRow),
     );
@@ -50,29 +56,29 @@ export class PageReader {
 
   /** The statement's rows as objects, values parsed by type (int4 → number, bool → boolean). */
   async rows(statement: PageStatement): Promise<Row[]> {
-    return this.bounded(statement, (sql, options) =>
-      sql.unsafe<Row[]>(statement.text, statement.values as never[], options),
+    return this.bounded(statement, (sql) =>
+      sql.unsafe<Row[]>(statement.text, statement.values as never[], { prepare: true }),
     );
   }
 
   async close(): Promise<void> {
     this.closed = true;
-    await Promise.all([this.plain.end({ timeout: 5 }), this.generic.end({ timeout: 5 })]);
+    await Promise.all(Object.values(this.sets).map((sql) => sql.end({ timeout: 5 })));
   }
 
   /** `run` on the statement's connections, failed if no answer comes within the bound. */
   private bounded<T>(
     { oneShot, generic }: PageStatement,
-    run: (sql: Sql, options: { prepare: boolean }) => PromiseLike<T>,
+    run: (sql: Sql) => PromiseLike<T>,
   ): Promise<T> {
-    const which = generic && !oneShot ? "generic" : "plain";
-    const sql = this[which];
+    const which: PlanMode = oneShot ? "custom" : generic ? "generic" : "plain";
+    const sql = this.sets[which];
     return new Promise<T>((resolve, reject) => {
       const timer = setTimeout(() => {
         reject(new Error(`PostgreSQL gave no answer to a page statement in ${this.timeoutMs} ms`));
         this.replace(which, sql);
       }, this.timeoutMs);
-      run(sql, { prepare: !oneShot }).then(
+      run(sql).then(
         (value) => {
           clearTimeout(timer);
           resolve(value);
@@ -86,9 +92,9 @@ export class PageReader {
   }
 
   /** Closes `sql` (its pending statements fail at once) and puts a fresh set in its place. */
-  private replace(which: "plain" | "generic", sql: Sql): void {
-    if (this.closed || this[which] !== sql) return; // already replaced
-    this[which] = postgres(this.options[which]);
+  private replace(which: PlanMode, sql: Sql): void {
+    if (this.closed || this.sets[which] !== sql) return; // already replaced
+    this.sets[which] = postgres(this.options[which]);
     sql.end({ timeout: 0 }).catch(() => {});
   }
 }

@@ -124,7 +124,11 @@ export class PostgresStore implements Store {
     // dropped from the pool; the next query opens a fresh one. Unhandled, it would end the process.
     this.pool.on("error", () => {});
     this.reader = new PageReader(
-      { plain: this.settings.reader, generic: this.settings.genericReader },
+      {
+        plain: this.settings.reader,
+        generic: this.settings.genericReader,
+        custom: this.settings.customReader,
+      },
       this.settings.statementTimeoutMs + 1000,
     );
   }
