@@ -266,11 +266,13 @@ export class PostgresStore implements Store {
   private async encodedPage(statement: PageStatement): Promise<EncodedPage | undefined> {
     const page = new StreamedPage(this.frames);
     let fresh = true;
+    let total: number | undefined;
     try {
       await this.reader.stream(statement, (fields) => {
-        // A third field is the sampled statement's `fresh` (t or f, the same on every row).
+        // The total and the sampled statement's `fresh` (t or f) are the same on every row.
+        total ??= Number(fields[0]?.toString("latin1"));
         if (fields.length > 2 && fields[2]?.[0] !== T) fresh = false;
-        page.add(Number(fields[0]?.toString("latin1")), fields[1] ?? null);
+        page.add(total, fields[1] ?? null);
       });
     } catch (error) {
       page.discard();
