@@ -28,7 +28,7 @@ describe("PostgreSQL plans per batch-query statement", () => {
     ["id order over the tenant", { orderBy: "instance_id" }],
   ])("a tenant admin's %s: one generic plan", (_, change) => {
     const statement = pageStatement(ADMIN, { ...BASE, ...change }, true);
-    expect(statement).toMatchObject({ generic: true, oneShot: false });
+    expect(statement).toMatchObject({ plan: "generic" });
   });
 
   it.each<[string, Partial<BatchQuery>]>([
@@ -37,33 +37,34 @@ describe("PostgreSQL plans per batch-query statement", () => {
     ["an instance id", { instanceId: "i-1" }],
   ])("a tenant admin's %s: planned by PostgreSQL's own choice", (_, change) => {
     const statement = pageStatement(ADMIN, { ...BASE, ...change }, true);
-    expect(statement).toMatchObject({ generic: false, oneShot: false });
+    expect(statement).toMatchObject({ plan: "auto" });
   });
 
   it("a member's page: planned by PostgreSQL's own choice (how many rows the projects hold)", () => {
-    expect(pageStatement(MEMBER, BASE, true)).toMatchObject({ generic: false, oneShot: false });
+    expect(pageStatement(MEMBER, BASE, true)).toMatchObject({ plan: "auto" });
   });
 
   it("a name needle: planned for its own values every time", () => {
     const statement = pageStatement(ADMIN, { ...BASE, nameContains: "77777" }, true);
-    expect(statement).toMatchObject({ generic: false, oneShot: true });
+    expect(statement).toMatchObject({ plan: "custom" });
   });
 
-  it("the generic and custom sessions differ from the others by plan_cache_mode alone", () => {
-    const settings = postgresSettings("postgres://u@h:5432/db?schema=s1&pool_max=4");
-    const { reader, genericReader, customReader } = settings;
-    for (const [planned, mode] of [
-      [genericReader, "force_generic_plan"],
-      [customReader, "force_custom_plan"],
+  it("the generic, custom and auto sessions differ by plan_cache_mode alone", () => {
+    const { readers } = postgresSettings("postgres://u@h:5432/db?schema=s1&pool_max=4");
+    const withoutMode = (reader: (typeof readers)["auto"]) => ({
+      ...reader,
+      connection: {
+        ...reader.connection,
+        options: String(reader.connection?.options).split(" -c plan_cache_mode=")[0],
+      },
+    });
+    for (const [plan, mode] of [
+      ["generic", "force_generic_plan"],
+      ["custom", "force_custom_plan"],
+      ["auto", "auto"],
     ] as const) {
-      expect(planned.connection?.options).toBe(
-        `${reader.connection?.options} -c plan_cache_mode=${mode}`,
-      );
-      expect({ ...planned, connection: undefined, backoff: undefined }).toEqual({
-        ...reader,
-        connection: undefined,
-        backoff: undefined,
-      });
+      expect(readers[plan].connection?.options).toMatch(new RegExp(` -c plan_cache_mode=${mode}$`));
+      expect(withoutMode(readers[plan])).toEqual(withoutMode(readers.auto));
     }
   });
 
@@ -71,7 +72,7 @@ describe("PostgreSQL plans per batch-query statement", () => {
     const settings = postgresSettings(
       "postgres://u:p%40ss@h:6543/db?schema=s1&pool_max=4&statement_timeout=700&application_name=app",
     );
-    expect(settings.reader).toMatchObject({
+    expect(settings.readers.auto).toMatchObject({
       host: "h",
       port: 6543,
       database: "db",
@@ -80,14 +81,20 @@ describe("PostgreSQL plans per batch-query statement", () => {
       max: 4,
       connection: {
         application_name: "app",
-        options: `${settings.pool.options} -c statement_timeout=700 -c lock_timeout=700`,
+        options: `${settings.pool.options} -c statement_timeout=700 -c lock_timeout=700 -c plan_cache_mode=auto`,
       },
     });
     expect(settings.pool).toMatchObject({ statement_timeout: 700, lock_timeout: 700, max: 4 });
     // A host that is a directory names a Unix socket, as for libpq and pg.
-    const local = postgresSettings("postgres://u@localhost/db?host=/var/run/postgresql").reader;
+    const local = postgresSettings("postgres://u@localhost/db?host=/var/run/postgresql").readers
+      .auto;
     expect(local).toMatchObject({ path: "/var/run/postgresql/.s.PGSQL.5432", database: "db" });
     expect(local).not.toHaveProperty("host");
+    // TLS when the URL asks for it (sslmode, as pg reads it), none when it turns it off.
+    const tls = (mode: string) =>
+      postgresSettings(`postgres://u@h/db?sslmode=${mode}`).readers.auto.ssl;
+    expect(tls("verify-full")).toEqual({});
+    expect(tls("disable")).toBeUndefined();
   });
 });
 
@@ -95,38 +102,31 @@ describe.runIf(POSTGRES_URL)("PostgreSQL page sessions", () => {
   const settings = postgresSettings(
     `${POSTGRES_URL}?statement_timeout=1234&application_name=pf_plans`,
   );
-  const reader = new PageReader(
-    {
-      plain: settings.reader,
-      generic: settings.genericReader,
-      custom: settings.customReader,
-    },
-    settings.statementTimeoutMs + 1000,
-  );
+  const reader = new PageReader(settings.readers, settings.statementTimeoutMs + 1000);
   afterAll(() => reader.close());
 
-  const settingsOf = async (flags: Pick<PageStatement, "generic" | "oneShot">) =>
+  const settingsOf = async (plan: PageStatement["plan"]) =>
     (
       await reader.rows({
         text: `SELECT current_setting('plan_cache_mode') AS mode,
           current_setting('statement_timeout') AS timeout, current_setting('jit') AS jit,
           current_setting('application_name') AS app, $1::text AS echo`,
         values: ["云"],
-        ...flags,
+        plan,
       })
     )[0];
 
   it("run each statement on sessions of its plan mode, with pg's session settings", async () => {
     const common = { timeout: "1234ms", jit: "off", app: "pf_plans", echo: "云" };
-    expect(await settingsOf({ generic: true, oneShot: false })).toEqual({
+    expect(await settingsOf("generic")).toEqual({
       mode: "force_generic_plan",
       ...common,
     });
-    expect(await settingsOf({ generic: false, oneShot: true })).toEqual({
+    expect(await settingsOf("custom")).toEqual({
       mode: "force_custom_plan",
       ...common,
     });
-    expect(await settingsOf({ generic: false, oneShot: false })).toEqual({
+    expect(await settingsOf("auto")).toEqual({
       mode: "auto",
       ...common,
     });
@@ -138,8 +138,7 @@ describe.runIf(POSTGRES_URL)("PostgreSQL page sessions", () => {
       {
         text: "SELECT $1::text AS a, NULL::text AS b, 42 AS c",
         values: ['{"name":"云手机"}'],
-        generic: false,
-        oneShot: false,
+        plan: "auto",
       },
       (fields) =>
         rows.push(fields.map((f) => (f === null ? null : Buffer.from(f).toString("utf8")))),

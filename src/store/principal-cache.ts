@@ -28,7 +28,7 @@ export class PrincipalCache {
    */
   async get(
     tokenHash: string,
-    versionsOf: (tenantId: string) => TenantVersions | Promise<TenantVersions>,
+    versionsOf: (tenantId: string) => Promise<TenantVersions>,
     read: () => Promise<Principal | undefined>,
   ): Promise<Principal | undefined> {
     const held = this.entries.get(tokenHash);

@@ -16,19 +16,16 @@
 import type { ClientConfig, PoolConfig } from "pg";
 import { parse } from "pg-connection-string";
 import type postgres from "postgres";
+import type { PlanMode } from "./instance-query.js";
 
 export interface PostgresSettings {
   /** pg's pool: every statement but the batch query's pages. */
   pool: PoolConfig;
-  /** postgres.js, for the batch query's pages (page-reader.ts): the same server and session. */
-  reader: ReaderOptions;
   /**
-   * The same, for the sessions that run the batch-query statements whose plan does not depend
-   * on their values (PageStatement.generic): planned once per session, not per request.
+   * postgres.js, for the batch query's pages (page-reader.ts), one set of sessions per plan
+   * mode: the same server and session settings as the pool, and the mode's plan_cache_mode.
    */
-  genericReader: ReaderOptions;
-  /** The same, for statements planned for their own values every time (PageStatement.oneShot). */
-  customReader: ReaderOptions;
+  readers: Record<PlanMode, ReaderOptions>;
   /** The schema named by `?schema=`, if any: created by migrate, used as search_path. */
   schema: string | undefined;
   statementTimeoutMs: number;
@@ -78,23 +75,28 @@ export function postgresSettings(databaseUrl: string): PostgresSettings {
     ].join(" "),
   };
   const pool = { ...client, max: poolMax, idleTimeoutMillis: 30_000 };
-  const reader = readerOptions(client, poolMax, connectSeconds, statementMs);
-  const planned = (mode: string): ReaderOptions => ({
-    ...reader,
-    connection: {
-      ...reader.connection,
-      options: `${reader.connection?.options} -c plan_cache_mode=${mode}`,
-    },
-  });
+  const reader = (plan: PlanMode) =>
+    readerOptions(client, poolMax, connectSeconds, statementMs, PLAN_CACHE_MODE[plan]);
   return {
     pool,
-    reader,
-    genericReader: planned("force_generic_plan"),
-    customReader: planned("force_custom_plan"),
+    readers: { generic: reader("generic"), custom: reader("custom"), auto: reader("auto") },
     schema,
     statementTimeoutMs: statementMs,
   };
 }
+
+/**
+ * Seconds before the next attempt after failed connects: pg tries again at once, and
+ * postgres.js's own curve reaches 20 s, longer than a restarted database takes to come back.
+ */
+const backoff = (attempt: number) => Math.min(0.01 * 2 ** attempt, 1);
+const ignore = () => {};
+
+const PLAN_CACHE_MODE: Record<PlanMode, string> = {
+  generic: "force_generic_plan",
+  custom: "force_custom_plan",
+  auto: "auto",
+};
 
 /** postgres.js's options, with one its type declarations leave out (documented in its code). */
 export type ReaderOptions = postgres.Options<Record<string, never>> & { max_pipeline?: number };
@@ -109,6 +111,7 @@ function readerOptions(
   max: number,
   connectSeconds: number,
   statementMs: number,
+  planCacheMode: string,
 ): ReaderOptions {
   const url = parse(client.connectionString as string);
   const port = Number(url.port || 5432);
@@ -126,14 +129,12 @@ function readerOptions(
     idle_timeout: 30,
     connect_timeout: connectSeconds,
     keep_alive: 10,
-    // Seconds before the next attempt after failed connects: pg tries again at once, and
-    // postgres.js's own curve reaches 20 s, longer than a restarted database takes to come back.
-    backoff: (attempt: number) => Math.min(0.01 * 2 ** attempt, 1),
+    backoff,
     fetch_types: true, // the array types' serializers (text[] parameters)
-    onnotice: () => {},
+    onnotice: ignore,
     connection: {
       application_name: client.application_name as string,
-      options: `${client.options} -c statement_timeout=${statementMs} -c lock_timeout=${statementMs}`,
+      options: `${client.options} -c statement_timeout=${statementMs} -c lock_timeout=${statementMs} -c plan_cache_mode=${planCacheMode}`,
     },
   };
 }

@@ -60,25 +60,28 @@ const FEW = 1000;
 /** Sorts after any text that starts with the same prefix (U+10FFFF is the largest code point). */
 const AFTER = "\u{10FFFF}";
 
+/**
+ * How a page statement is planned: the session's plan_cache_mode (page-reader.ts runs each on
+ * sessions of its own).
+ *
+ * - `generic`: one plan for every value (force_generic_plan): a tenant admin's statement whose
+ *   order has an index of its own behind every filter it can hold, so the plan (read that index
+ *   in order, up to the page) is the same for a tenant of 10 instances or 1,000,000.
+ *   PostgreSQL's own choice planned page 1 of the 1M tenant anew on every request (0.4–0.5 ms of
+ *   planning for 0.5 ms of execution), because it estimates a generic plan at twice the cost of
+ *   the custom one.
+ * - `custom`: planned for its own values every time (force_custom_plan): how many names match a
+ *   needle decides the plan, and a prepared statement left to PostgreSQL's choice may settle on
+ *   one generic plan for every needle (a needle in most names of the 1M tenant: 1.3-1.7 s
+ *   generic, 0.3 s planned for it).
+ * - `auto`: PostgreSQL's choice (a member's projects, an instance id, filters no index holds).
+ */
+export type PlanMode = "generic" | "custom" | "auto";
+
 export interface PageStatement {
   text: string;
   values: unknown[];
-  /**
-   * Plan it for its own values every time (sessions with plan_cache_mode force_custom_plan):
-   * how many names match a needle decides the plan, and a prepared statement left to
-   * PostgreSQL's choice may settle on one generic plan for every needle (a needle in most names
-   * of the 1M tenant: 1.3-1.7 s generic, 0.3 s planned for it).
-   */
-  oneShot: boolean;
-  /**
-   * Run it with one generic plan for every value (a session with plan_cache_mode
-   * force_generic_plan): a tenant admin's statement whose order has an index of its own behind
-   * every filter it can hold, so the plan (read that index in order, up to the page) is the
-   * same for a tenant of 10 instances or 1,000,000. PostgreSQL's own choice planned page 1 of
-   * the 1M tenant anew on every request (0.4–0.5 ms of planning for 0.5 ms of execution),
-   * because it estimates a generic plan at twice the cost of the custom one.
-   */
-  generic: boolean;
+  plan: PlanMode;
 }
 
 /**
@@ -307,8 +310,12 @@ export function pageStatement(
          ${from} ORDER BY ${order}`
       : `${matches}SELECT t.total::int AS total${fresh}, page.* ${from} ORDER BY ${order}`,
     values,
-    oneShot: query.nameContains !== undefined,
-    generic: projects === undefined && query.instanceId === undefined && indexed(query),
+    plan:
+      query.nameContains !== undefined
+        ? "custom"
+        : projects === undefined && query.instanceId === undefined && indexed(query)
+          ? "generic"
+          : "auto",
   };
 }
 

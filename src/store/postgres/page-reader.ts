@@ -6,10 +6,9 @@
  * page 1 with both drivers side by side: 244–274 µs of Node's CPU per statement instead of
  * 458–509 µs (docs/benchmarks.md, step P18).
  *
- * Three sets of connections, as the statements need: `generic` sessions plan a prepared
- * statement once for every value (PageStatement.generic), `custom` ones plan it for its own
- * values every time (PageStatement.oneShot), `plain` ones leave the choice to PostgreSQL. Every
- * statement is prepared, once per connection: postgres.js sends an unnamed statement with
+ * A set of connections per plan mode (PlanMode): `generic` sessions plan a prepared statement
+ * once for every value, `custom` ones plan it for its own values every time, `auto` ones leave
+ * the choice to PostgreSQL. Every statement is prepared, once per connection: postgres.js sends an unnamed statement with
  * parameters only after a round trip to describe it, which cost a name needle 15% of its
  * throughput.
  *
@@ -20,11 +19,10 @@
  */
 import postgres from "postgres";
 import type { ReaderOptions } from "./connection.js";
-import type { PageStatement } from "./instance-query.js";
+import type { PageStatement, PlanMode } from "./instance-query.js";
 
 type Sql = postgres.Sql<Record<string, unknown>>;
 type Row = Record<string, unknown>;
-type PlanMode = "plain" | "generic" | "custom";
 
 export class PageReader {
   private readonly sets: Record<PlanMode, Sql>;
@@ -35,9 +33,9 @@ export class PageReader {
     private readonly timeoutMs: number,
   ) {
     this.sets = {
-      plain: postgres(options.plain),
       generic: postgres(options.generic),
       custom: postgres(options.custom),
+      auto: postgres(options.auto),
     };
   }
 
@@ -67,16 +65,12 @@ export class PageReader {
   }
 
   /** `run` on the statement's connections, failed if no answer comes within the bound. */
-  private bounded<T>(
-    { oneShot, generic }: PageStatement,
-    run: (sql: Sql) => PromiseLike<T>,
-  ): Promise<T> {
-    const which: PlanMode = oneShot ? "custom" : generic ? "generic" : "plain";
-    const sql = this.sets[which];
+  private bounded<T>({ plan }: PageStatement, run: (sql: Sql) => PromiseLike<T>): Promise<T> {
+    const sql = this.sets[plan];
     return new Promise<T>((resolve, reject) => {
       const timer = setTimeout(() => {
         reject(new Error(`PostgreSQL gave no answer to a page statement in ${this.timeoutMs} ms`));
-        this.replace(which, sql);
+        this.replace(plan, sql);
       }, this.timeoutMs);
       run(sql).then(
         (value) => {

@@ -123,14 +123,7 @@ export class PostgresStore implements Store {
     // An idle connection that dies (server restart, pg_terminate_backend) is reported here and
     // dropped from the pool; the next query opens a fresh one. Unhandled, it would end the process.
     this.pool.on("error", () => {});
-    this.reader = new PageReader(
-      {
-        plain: this.settings.reader,
-        generic: this.settings.genericReader,
-        custom: this.settings.customReader,
-      },
-      this.settings.statementTimeoutMs + 1000,
-    );
+    this.reader = new PageReader(this.settings.readers, this.settings.statementTimeoutMs + 1000);
   }
 
   migrate(): Promise<string[]> {
