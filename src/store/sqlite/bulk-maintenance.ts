@@ -1,11 +1,12 @@
 /**
  * Bulk import without row-by-row trigger work (migration 4): inside the import's own
  * transaction, beginBulk() marks the rows about to be inserted (row_id from here on) so the
- * triggers skip them; finishBulk() then brings the trigram index, the counts and the tenant
+ * triggers skip them; finishBulk() then brings the name indexes, the counts and the tenant
  * versions up to date for exactly those rows, set-wise, before the import commits. Nothing of
  * this is ever visible to another connection: the mark is deleted before COMMIT.
  */
 import type Database from "better-sqlite3";
+import { namePieces } from "./migrations.js";
 
 export interface Bulk {
   firstRowId: number;
@@ -25,6 +26,8 @@ export function finishBulk(db: Database.Database, bulk: Bulk): void {
   const from = bulk.firstRowId;
   db.prepare(`INSERT INTO instance_names (rowid, name_folded)
     SELECT row_id, name_folded FROM instances WHERE row_id >= ?`).run(from);
+  db.prepare(`INSERT INTO instance_name_pieces (rowid, pieces)
+    SELECT row_id, ${namePieces("name_folded")} FROM instances WHERE row_id >= ?`).run(from);
 
   const counts = new Map<string, number>();
   const times = new Map<string, number>();

@@ -8,8 +8,9 @@
  * - a deep page in creation order is located through the per-day and per-hour counts, then
  *   read from its first key, instead of stepping over every row before it; in the other orders
  *   it is located by an index-only scan, then read from its first key;
- * - a name substring of 3 characters or more is looked up in the trigram index as a phrase,
- *   matches confirmed with instr() (shorter needles scan, as before).
+ * - a name substring of 4 characters or more finds its candidates through the index of names'
+ *   4-character pieces, one of 3 through the trigram index (as a phrase); instr() confirms every
+ *   match (shorter needles scan, as before).
  *
  * Every query runs in one read transaction, so the count and the page see the same snapshot.
  */
@@ -211,15 +212,15 @@ export class InstanceQuery {
       params.instanceId = query.instanceId;
     }
     if (query.nameContains !== undefined) {
-      const trigrams = trigramQuery(query.nameContains);
-      if (trigrams !== undefined) {
-        // Candidates from the trigram index; `+` keeps the planner from walking the tenant's
-        // index instead.
+      const candidates = nameCandidates(query.nameContains);
+      if (candidates !== undefined) {
+        // Candidates from a name index; `+` keeps the planner from walking the tenant's index
+        // instead.
         where[0] = "+i.tenant_id = @tenant";
         where.push(
-          "i.row_id IN (SELECT rowid FROM instance_names WHERE instance_names MATCH @fts)",
+          `i.row_id IN (SELECT rowid FROM ${candidates.table} WHERE ${candidates.table} MATCH @fts)`,
         );
-        params.fts = trigrams;
+        params.fts = candidates.match;
       }
       where.push("instr(i.name_folded, @name) > 0");
       params.name = query.nameContains;
@@ -632,11 +633,29 @@ function projectScope(projectId: string): Scope {
 }
 
 /**
- * An FTS5 phrase matching the names that contain the needle (the trigram tokenizer's substring
- * search; instr() still confirms every match), or undefined for needles shorter than three
- * characters, which have no trigram.
+ * Where the candidates for a name needle are, as an FTS5 table and the query to match in it;
+ * instr() still confirms every one. Undefined for needles shorter than three characters, which
+ * no index holds.
+ *
+ * - 4 characters or more: the names holding every distinct 4-character piece of the needle
+ *   (migration 9's index, pieces as the hex of their UTF-8 bytes, as namePieces() writes them),
+ *   and the names too long for the index to list all their pieces;
+ * - 3 characters: the trigram index (its tokenizer's substring search, as a phrase).
  */
-export function trigramQuery(needle: string): string | undefined {
-  if ([...needle].length < 3) return undefined;
-  return `"${needle.replaceAll('"', '""')}"`;
+export function nameCandidates(needle: string): { table: string; match: string } | undefined {
+  const chars = [...needle];
+  if (chars.length < 3) return undefined;
+  if (chars.length === 3) {
+    return { table: "instance_names", match: `"${needle.replaceAll('"', '""')}"` };
+  }
+  const pieces = new Set<string>();
+  for (let at = 0; at + 4 <= chars.length; at++) {
+    pieces.add(
+      Buffer.from(chars.slice(at, at + 4).join(""), "utf8")
+        .toString("hex")
+        .toUpperCase(),
+    );
+  }
+  const all = [...pieces].map((hex) => `"${hex}"`).join(" AND ");
+  return { table: "instance_name_pieces", match: `(${all}) OR "long"` };
 }
