@@ -9,6 +9,7 @@ import Database from "better-sqlite3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { BatchQuery } from "../src/instances/model.js";
 import { openStore } from "../src/store/create-store.js";
+import { InstanceQuery } from "../src/store/sqlite/instance-query.js";
 import { migrations } from "../src/store/sqlite/migrations.js";
 import type { Store } from "../src/store/types.js";
 import { addInstances, makeTenant, type TenantFixture } from "./helpers/fixtures.js";
@@ -127,6 +128,22 @@ describe("SQLite day and hour counts", () => {
       const query: BatchQuery = { pageNo, pageSize: 1, order: "asc", orderBy: "create_time" };
       const page = await store.queryInstances({ tenantId: tenant.tenantId }, query);
       expect(page.rows.map((r) => r.instance_id)).toEqual(all.slice(pageNo - 1, pageNo));
+    }
+  });
+
+  it("locates deep pages through hour rows held per day, and after letting them go", () => {
+    const all = creationOrder();
+    // 30 hour rows held at most: a day's hours (up to 24) are let go as soon as a second day's
+    // are read, so the pages alternate between held and freshly read hours.
+    for (const maxHours of [30, 100_000]) {
+      const query = new InstanceQuery(other, undefined, maxHours);
+      for (const pageNo of [1_001, 2_400, 1_002, 1_777, 2_401, 1_001, all.length]) {
+        const page = query.query(
+          { tenantId: tenant.tenantId },
+          { pageNo, pageSize: 1, order: "asc", orderBy: "create_time" },
+        );
+        expect(page.rows.map((r) => r.instance_id)).toEqual(all.slice(pageNo - 1, pageNo));
+      }
     }
   });
 

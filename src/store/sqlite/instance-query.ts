@@ -46,6 +46,10 @@ interface DaySums {
   version: number;
   buckets: string[];
   through: number[];
+  /** Per day, as read when first needed at this version: its hours and their rows. */
+  hours: Map<string, [string, number][]>;
+  /** Hour rows in `hours`. */
+  hourRows: number;
 }
 
 interface PlannedPage {
@@ -71,6 +75,11 @@ const SORT_KEYS: Record<BatchQuery["orderBy"], string[]> = {
 
 /** Up to this many matches of a name needle are listed once rather than counted, then paged. */
 const FEW_MATCHES = 1000;
+/**
+ * Hour rows held with the day sums at most (per connection: ~1 MB): two years of a scope's hours
+ * are ~17,500.
+ */
+const HOURS_HELD = 20_000;
 /** Below this offset, stepping over rows is cheaper than locating the page first. */
 const SEEK_FROM_OFFSET = 1000;
 /** Sorts after any text that starts with the same prefix (U+10FFFF is the largest code point). */
@@ -92,16 +101,20 @@ export class InstanceQuery {
   private readonly statements = new Map<string, Database.Statement>();
   /** Per tenant and scopes, at the tenant's version (see days()). */
   private readonly daySums = new Map<string, DaySums>();
+  /** Hour rows held in daySums, bounded by HOURS_HELD. */
+  private hoursHeld = 0;
   private readonly readRows: (visibility: Visibility, query: BatchQuery) => InstancePage;
   private readonly readJson: (visibility: Visibility, query: BatchQuery) => EncodedPage;
 
   /**
    * @param inOrder whether a page's rows came out of group_concat in its order (see json());
    *   a test replaces it to take the sorted path.
+   * @param maxHours hour rows held with the day sums at most (a test makes it small).
    */
   constructor(
     private readonly db: Database.Database,
     private readonly inOrder: typeof keysInOrder = keysInOrder,
+    private readonly maxHours = HOURS_HELD,
   ) {
     // One read transaction per query: the count and the page see the same snapshot.
     this.readRows = db.transaction((visibility: Visibility, query: BatchQuery) => {
@@ -366,7 +379,7 @@ export class InstanceQuery {
       string,
       number,
     ][];
-    const sums: DaySums = { version, buckets: [], through: [] };
+    const sums: DaySums = { version, buckets: [], through: [], hours: new Map(), hourRows: 0 };
     let running = 0;
     for (const [bucket, n] of rows) {
       if (n === 0) continue;
@@ -374,7 +387,11 @@ export class InstanceQuery {
       sums.buckets.push(bucket);
       sums.through.push(running);
     }
-    if (this.daySums.size >= 1000) this.daySums.clear();
+    if (held) this.hoursHeld -= held.hourRows;
+    if (this.daySums.size >= 1000) {
+      this.daySums.clear();
+      this.hoursHeld = 0;
+    }
     this.daySums.set(cacheKey, sums);
     return sums;
   }
@@ -431,13 +448,36 @@ export class InstanceQuery {
     if (at === sums.buckets.length) throw new Error("day counts disagree with instance counts");
     const day = sums.buckets[at] as string;
     const beforeDay = at === 0 ? 0 : (sums.through[at - 1] as number);
-    const keys = JSON.stringify(scopes.map((s) => s.key));
-    const hours = this.sql(`SELECT bucket, SUM(n) FROM instance_time_counts
-        WHERE tenant_id = @tenant AND scope IN (SELECT value FROM json_each(@scopes))
-          AND level = 'h' AND bucket >= @day AND bucket < @dayEnd
-        GROUP BY bucket ORDER BY bucket`)
-      .raw()
-      .all({ tenant: tenantId, scopes: keys, day, dayEnd: day + AFTER }) as [string, number][];
+    // Held with the day sums, so read at most once per day and version: the same counts.
+    let hours = sums.hours.get(day);
+    if (!hours) {
+      const bounds = { tenant: tenantId, day, dayEnd: day + AFTER };
+      hours = (
+        scopes.length === 1
+          ? this.sql(`SELECT bucket, n FROM instance_time_counts
+              WHERE tenant_id = @tenant AND scope = @scope AND level = 'h'
+                AND bucket >= @day AND bucket < @dayEnd
+              ORDER BY bucket`)
+              .raw()
+              .all({ ...bounds, scope: scopes[0]?.key })
+          : this.sql(`SELECT bucket, SUM(n) FROM instance_time_counts
+              WHERE tenant_id = @tenant AND scope IN (SELECT value FROM json_each(@scopes))
+                AND level = 'h' AND bucket >= @day AND bucket < @dayEnd
+              GROUP BY bucket ORDER BY bucket`)
+              .raw()
+              .all({ ...bounds, scopes: JSON.stringify(scopes.map((s) => s.key)) })
+      ) as [string, number][];
+      if (this.hoursHeld + hours.length > this.maxHours) {
+        for (const held of this.daySums.values()) {
+          held.hours.clear();
+          held.hourRows = 0;
+        }
+        this.hoursHeld = 0;
+      }
+      sums.hours.set(day, hours);
+      sums.hourRows += hours.length;
+      this.hoursHeld += hours.length;
+    }
     // The bucket to step through and the rows of the scopes before it: the hour holding the
     // position, or the whole day if its hours do not add up to it (not expected: the same
     // triggers and imports keep both; a disagreement would cost a longer step, not a wrong page).
