@@ -747,4 +747,23 @@ ${BULK_AWARE_TRIGGERS}
       DROP TABLE name_piece_positions;
     `,
   },
+  {
+    version: 10,
+    name: "page-index",
+    // A page of the whole tenant in creation order (page 1, a deep page, a time range) read
+    // 100 entries of instances_by_time and looked each row up in the table: ~25 table pages
+    // and 100 descents, most of them cold for a random page. This index holds what a page
+    // needs (sort keys, project, wire JSON) in page order, so a page is a range of ~20 index
+    // pages; SQLite never moves to the table row (the columns all come from the index). The
+    // query names it (INDEXED BY) only for such pages, and finds a deep page's first key in
+    // the narrow index first: entries here are ~15 times as wide. Cost: ~0.8 KB more per
+    // instance on disk, ~15 s to build per million rows, and one more index on every write.
+    up: `
+      CREATE INDEX instances_pages
+        ON instances (tenant_id, created_at, instance_id, project_id, wire_head, wire_tail);
+    `,
+    down: `
+      DROP INDEX instances_pages;
+    `,
+  },
 ];
