@@ -46,6 +46,7 @@ describe("SQLite page index", () => {
   /** The indexes the page statement of `query` reads instances through, and its page's ids. */
   const readThrough = (query: Partial<BatchQuery>, projectIds?: string[]) => {
     const plans: string[] = [];
+    const details: string[] = [];
     const prepare = db.prepare.bind(db);
     const spy = Object.create(db) as Database.Database;
     spy.prepare = ((text: string) => {
@@ -54,7 +55,10 @@ describe("SQLite page index", () => {
         const plan = prepare(`EXPLAIN QUERY PLAN ${text}`).all(names) as { detail: string }[];
         for (const { detail } of plan) {
           const index = /^SEARCH i USING (?:COVERING )?INDEX (\w+)/.exec(detail)?.[1];
-          if (index) plans.push(index);
+          if (index) {
+            plans.push(index);
+            details.push(detail);
+          }
         }
       }
       return prepare(text);
@@ -64,7 +68,7 @@ describe("SQLite page index", () => {
       { tenantId: tenant.tenantId, ...(projectIds ? { projectIds } : {}) },
       { pageNo: 1, pageSize: 100, order: "asc", orderBy: "create_time", ...query },
     );
-    return { plans, total: page?.total };
+    return { plans, details, total: page?.total };
   };
   const range = { createdFrom: "2024-02-03 00:00:00", createdTo: "2024-02-06 12:00:00" };
 
@@ -89,6 +93,23 @@ describe("SQLite page index", () => {
     const member = readThrough({}, projects).plans;
     expect(member).toHaveLength(1);
     expect(member).not.toContain("instances_pages");
+  });
+
+  it("bounds a page read from a key by the key, within a time range", () => {
+    // Scene CLOUD_APP's page 11 from the end, most of the fleet's days in range: located
+    // through the counts, read down from its key. The range's upper bound is implied by the key
+    // and left out; with it in, SQLite scanned down from the range's end.
+    const wide = { createdFrom: "2024-02-01 06:00:00", createdTo: "2024-02-09 23:59:59" };
+    const { details, total } = readThrough({
+      ...wide,
+      sceneTag: "CLOUD_APP",
+      pageNo: 11,
+      order: "desc",
+    });
+    expect(total).toBeGreaterThan(1_000);
+    expect(details).toEqual([
+      "SEARCH i USING INDEX instances_by_scene (tenant_id=? AND scene_tag=? AND created_at>? AND (created_at,instance_id)<(?,?))",
+    ]);
   });
 
   it("goes down and up again", async () => {

@@ -74,6 +74,10 @@ const WIRE_JSON = `i.wire_head || ',"project_name":' || json_quote(p.name) || i.
  */
 const PAGE_INDEX = "instances_pages";
 
+/** A time range's bounds, as conditions on `instances i`. */
+const FROM_BOUND = "i.created_at >= @from";
+const TO_BOUND = "i.created_at <= @to";
+
 /** Sort keys per order field; the last key is always instance_id, so the order is total. */
 const SORT_KEYS: Record<BatchQuery["orderBy"], string[]> = {
   create_time: ["created_at", "instance_id"],
@@ -247,11 +251,11 @@ export class InstanceQuery {
       params.name = query.nameContains;
     }
     if (query.createdFrom !== undefined) {
-      where.push("i.created_at >= @from");
+      where.push(FROM_BOUND);
       params.from = query.createdFrom;
     }
     if (query.createdTo !== undefined) {
-      where.push("i.created_at <= @to");
+      where.push(TO_BOUND);
       params.to = query.createdTo;
     }
     const filter = where.join(" AND ");
@@ -319,14 +323,20 @@ export class InstanceQuery {
       };
     }
 
-    // The whole tenant in creation order (with or without a time range): its page is read
-    // from the index that holds each row's wire JSON (migration 10), a range of it, not a row
-    // lookup per entry of the narrow index. It is read from a key, never stepped over: its
-    // entries are ~15 times as wide.
-    const index =
-      scopes?.length === 1 && scopes[0] === TENANT_SCOPE && query.orderBy === "create_time"
-        ? PAGE_INDEX
-        : undefined;
+    // A page in creation order of one scope is read through that scope's index, named: without
+    // statistics, SQLite's choice moved with the indexes the file happened to have (a scene
+    // tag's page from a key once scanned ~20,000 entries of the wrong range). The whole tenant
+    // (with or without a time range) is read from the index that holds each row's wire JSON
+    // (migration 10), a range of it, not a row lookup per entry of the narrow index; it is
+    // read from a key, never stepped over: its entries are ~15 times as wide.
+    const single = scopes?.length === 1 && query.orderBy === "create_time" ? scopes[0] : undefined;
+    const index = single === TENANT_SCOPE ? PAGE_INDEX : single?.index;
+    // Read from a key in creation order, the range's bound on the key's side is implied by the
+    // key (which lies in the range) and is left out, so that the key bounds the index range.
+    const fromKey =
+      query.orderBy === "create_time"
+        ? where.filter((w) => w !== (desc ? TO_BOUND : FROM_BOUND)).join(" AND ")
+        : filter;
     if (scopes && query.orderBy === "create_time" && offset >= SEEK_FROM_OFFSET) {
       // The page as a window [start, end) of the ascending order, located through the time
       // counts, and read in its own order from its first row (the window's last when descending:
@@ -335,22 +345,22 @@ export class InstanceQuery {
       const start = desc ? Math.max(0, end - query.pageSize) : offset;
       const first = before + (desc ? end - 1 : start);
       const key = this.locate(visibility.tenantId, scopes, daySums(scopes), first, params);
-      return { total, read: { ...from(filter, params, keys, desc, key, end - start), index } };
+      return { total, read: { ...from(fromKey, params, keys, desc, key, end - start), index } };
     }
-    if (offset >= SEEK_FROM_OFFSET || (index && offset > 0)) {
+    if (offset >= SEEK_FROM_OFFSET || (index === PAGE_INDEX && offset > 0)) {
       // Find the page's first sort key with an index-only scan where an index covers the
       // filters, then read the page from that key: the same rows as OFFSET, without fetching
       // every skipped row.
       const dir = desc ? "DESC" : "ASC";
       const key = this.sql(`SELECT ${keys.map((k) => `i.${k}`).join(", ")}
-        FROM instances i${index ? ` INDEXED BY ${TENANT_SCOPE.index}` : ""}
+        FROM instances i${index ? ` INDEXED BY ${single?.index}` : ""}
         WHERE ${filter} ORDER BY ${keys.map((k) => `i.${k} ${dir}`).join(", ")}
         LIMIT 1 OFFSET @offset`)
         .raw()
         .get({ ...params, offset }) as unknown[];
       return {
         total,
-        read: { ...from(filter, params, keys, desc, key, query.pageSize), index },
+        read: { ...from(fromKey, params, keys, desc, key, query.pageSize), index },
       };
     }
     return {
