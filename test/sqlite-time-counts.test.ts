@@ -132,12 +132,33 @@ describe("SQLite day and hour counts", () => {
   });
 
   it("locates deep pages through hour rows held per day, and after letting them go", () => {
+    // A row another writer gave a time of another form: its day's hour buckets are not all
+    // hours, so pages in that day step through the whole day.
+    other.exec(`
+      INSERT INTO instances (instance_id, tenant_id, project_id, pool_id, scene_tag,
+        instance_name, name_folded, region, instance_sku, frozen_status, running_status,
+        login_status, assign_user, billing_mode, phone_id, member_name, account_name, region_name,
+        region_name_en, backup_status, backup_time, restore_status, restore_time, created_at,
+        updated_at)
+      SELECT 't' || instance_id, tenant_id, project_id, pool_id, scene_tag, instance_name,
+        name_folded, region, instance_sku, frozen_status, running_status, login_status,
+        assign_user, billing_mode, phone_id, member_name, account_name, region_name,
+        region_name_en, backup_status, backup_time, restore_status, restore_time,
+        '2024-02-04T10:00:00', updated_at
+      FROM instances WHERE instance_name = 'n13'`);
+    expect(mismatches()).toEqual([]);
     const all = creationOrder();
-    // 30 hour rows held at most: a day's hours (up to 24) are let go as soon as a second day's
-    // are read, so the pages alternate between held and freshly read hours.
-    for (const maxHours of [30, 100_000]) {
-      const query = new InstanceQuery(other, undefined, maxHours);
-      for (const pageNo of [1_001, 2_400, 1_002, 1_777, 2_401, 1_001, all.length]) {
+    const oddId = other
+      .prepare("SELECT instance_id FROM instances WHERE created_at = '2024-02-04T10:00:00'")
+      .pluck()
+      .get();
+    const odd = all.indexOf(oddId as string) + 1; // its page, one row per page
+    expect(odd).toBeGreaterThan(1_000);
+    // One day's hours held at most: they are let go as soon as another day's are read, so the
+    // pages alternate between held and freshly read hours.
+    for (const maxDays of [1, 5_000]) {
+      const query = new InstanceQuery(other, undefined, maxDays);
+      for (const pageNo of [1_001, 2_400, 1_002, odd, odd + 1, 1_777, 2_401, 1_001, all.length]) {
         const page = query.query(
           { tenantId: tenant.tenantId },
           { pageNo, pageSize: 1, order: "asc", orderBy: "create_time" },

@@ -48,10 +48,11 @@ interface DaySums {
   version: number;
   buckets: string[];
   through: number[];
-  /** Per day, as read when first needed at this version: its hours and their rows. */
-  hours: Map<string, [string, number][]>;
-  /** Hour rows in `hours`. */
-  hourRows: number;
+  /**
+   * Per day, as read when first needed at this version: its rows per hour (index 0–23), or null
+   * when its hour buckets are not all of the form `YYYY-MM-DD HH`.
+   */
+  hours: Map<string, Int32Array | null>;
 }
 
 interface PlannedPage {
@@ -88,10 +89,10 @@ const SORT_KEYS: Record<BatchQuery["orderBy"], string[]> = {
 /** Up to this many matches of a name needle are listed once rather than counted, then paged. */
 const FEW_MATCHES = 1000;
 /**
- * Hour rows held with the day sums at most (per connection: ~1 MB): two years of a scope's hours
- * are ~17,500.
+ * Days whose hours are held with the day sums at most, per connection (~0.2 KB each): two years
+ * of a scope are 731.
  */
-const HOURS_HELD = 20_000;
+const DAYS_HELD = 5_000;
 /** Below this offset, stepping over rows is cheaper than locating the page first. */
 const SEEK_FROM_OFFSET = 1000;
 /** Sorts after any text that starts with the same prefix (U+10FFFF is the largest code point). */
@@ -113,20 +114,20 @@ export class InstanceQuery {
   private readonly statements = new Map<string, Database.Statement>();
   /** Per tenant and scopes, at the tenant's version (see days()). */
   private readonly daySums = new Map<string, DaySums>();
-  /** Hour rows held in daySums, bounded by HOURS_HELD. */
-  private hoursHeld = 0;
+  /** Days whose hours are held in daySums, bounded by maxDays. */
+  private daysHeld = 0;
   private readonly readRows: (visibility: Visibility, query: BatchQuery) => InstancePage;
   private readonly readJson: (visibility: Visibility, query: BatchQuery) => EncodedPage;
 
   /**
    * @param inOrder whether a page's rows came out of group_concat in its order (see json());
    *   a test replaces it to take the sorted path.
-   * @param maxHours hour rows held with the day sums at most (a test makes it small).
+   * @param maxDays days whose hours are held with the day sums at most (a test makes it small).
    */
   constructor(
     private readonly db: Database.Database,
     private readonly inOrder: typeof keysInOrder = keysInOrder,
-    private readonly maxHours = HOURS_HELD,
+    private readonly maxDays = DAYS_HELD,
   ) {
     // One read transaction per query: the count and the page see the same snapshot.
     this.readRows = db.transaction((visibility: Visibility, query: BatchQuery) => {
@@ -406,7 +407,7 @@ export class InstanceQuery {
       string,
       number,
     ][];
-    const sums: DaySums = { version, buckets: [], through: [], hours: new Map(), hourRows: 0 };
+    const sums: DaySums = { version, buckets: [], through: [], hours: new Map() };
     let running = 0;
     for (const [bucket, n] of rows) {
       if (n === 0) continue;
@@ -414,10 +415,10 @@ export class InstanceQuery {
       sums.buckets.push(bucket);
       sums.through.push(running);
     }
-    if (held) this.hoursHeld -= held.hourRows;
+    if (held) this.daysHeld -= held.hours.size;
     if (this.daySums.size >= 1000) {
       this.daySums.clear();
-      this.hoursHeld = 0;
+      this.daysHeld = 0;
     }
     this.daySums.set(cacheKey, sums);
     return sums;
@@ -460,6 +461,46 @@ export class InstanceQuery {
   }
 
   /**
+   * The scopes' rows per hour of `day`, held with the day sums: read at most once per day and
+   * tenant version, so they are the counts this query's snapshot holds.
+   */
+  private hours(tenantId: string, scopes: Scope[], sums: DaySums, day: string): Int32Array | null {
+    const held = sums.hours.get(day);
+    if (held !== undefined) return held;
+    const bounds = { tenant: tenantId, day, dayEnd: day + AFTER };
+    const rows = (
+      scopes.length === 1
+        ? this.sql(`SELECT bucket, n FROM instance_time_counts
+            WHERE tenant_id = @tenant AND scope = @scope AND level = 'h'
+              AND bucket >= @day AND bucket < @dayEnd`)
+            .raw()
+            .all({ ...bounds, scope: scopes[0]?.key })
+        : this.sql(`SELECT bucket, SUM(n) FROM instance_time_counts
+            WHERE tenant_id = @tenant AND scope IN (SELECT value FROM json_each(@scopes))
+              AND level = 'h' AND bucket >= @day AND bucket < @dayEnd
+            GROUP BY bucket`)
+            .raw()
+            .all({ ...bounds, scopes: JSON.stringify(scopes.map((s) => s.key)) })
+    ) as [string, number][];
+    let hours: Int32Array | null = new Int32Array(24);
+    for (const [bucket, n] of rows) {
+      const hour = Number(/^\d{4}-\d\d-\d\d (\d\d)$/.exec(bucket)?.[1] ?? 24);
+      if (hour > 23) {
+        hours = null;
+        break;
+      }
+      hours[hour] = (hours[hour] as number) + n;
+    }
+    if (this.daysHeld >= this.maxDays) {
+      for (const other of this.daySums.values()) other.hours.clear();
+      this.daysHeld = 0;
+    }
+    sums.hours.set(day, hours);
+    this.daysHeld++;
+    return hours;
+  }
+
+  /**
    * The sort key (created_at, instance_id) of the row at 0-based `position` of the scopes in
    * ascending creation order: the day holding it from the day sums, the hour from that day's
    * hour counts (migration 8), then a short step through that hour's rows in the index.
@@ -475,43 +516,17 @@ export class InstanceQuery {
     if (at === sums.buckets.length) throw new Error("day counts disagree with instance counts");
     const day = sums.buckets[at] as string;
     const beforeDay = at === 0 ? 0 : (sums.through[at - 1] as number);
-    // Held with the day sums, so read at most once per day and version: the same counts.
-    let hours = sums.hours.get(day);
-    if (!hours) {
-      const bounds = { tenant: tenantId, day, dayEnd: day + AFTER };
-      hours = (
-        scopes.length === 1
-          ? this.sql(`SELECT bucket, n FROM instance_time_counts
-              WHERE tenant_id = @tenant AND scope = @scope AND level = 'h'
-                AND bucket >= @day AND bucket < @dayEnd
-              ORDER BY bucket`)
-              .raw()
-              .all({ ...bounds, scope: scopes[0]?.key })
-          : this.sql(`SELECT bucket, SUM(n) FROM instance_time_counts
-              WHERE tenant_id = @tenant AND scope IN (SELECT value FROM json_each(@scopes))
-                AND level = 'h' AND bucket >= @day AND bucket < @dayEnd
-              GROUP BY bucket ORDER BY bucket`)
-              .raw()
-              .all({ ...bounds, scopes: JSON.stringify(scopes.map((s) => s.key)) })
-      ) as [string, number][];
-      if (this.hoursHeld + hours.length > this.maxHours) {
-        for (const held of this.daySums.values()) {
-          held.hours.clear();
-          held.hourRows = 0;
-        }
-        this.hoursHeld = 0;
-      }
-      sums.hours.set(day, hours);
-      sums.hourRows += hours.length;
-      this.hoursHeld += hours.length;
-    }
     // The bucket to step through and the rows of the scopes before it: the hour holding the
     // position, or the whole day if its hours do not add up to it (not expected: the same
     // triggers and imports keep both; a disagreement would cost a longer step, not a wrong page).
+    const hours = this.hours(tenantId, scopes, sums, day);
     let found: [string, number] | undefined;
     let running = beforeDay;
-    for (const [hour, n] of hours) {
-      if (!found && running + n > position) found = [hour, running];
+    for (let hour = 0; hours && hour < 24; hour++) {
+      const n = hours[hour] as number;
+      if (!found && n > 0 && running + n > position) {
+        found = [`${day} ${String(hour).padStart(2, "0")}`, running];
+      }
       running += n;
     }
     const [bucket, before] = found && running === sums.through[at] ? found : [day, beforeDay];
