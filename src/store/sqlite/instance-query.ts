@@ -354,7 +354,7 @@ export class InstanceQuery {
       // every skipped row.
       const dir = desc ? "DESC" : "ASC";
       const key = this.sql(`SELECT ${keys.map((k) => `i.${k}`).join(", ")}
-        FROM instances i${index ? ` INDEXED BY ${single?.index}` : ""}
+        FROM instances i${single ? ` INDEXED BY ${single.index}` : ""}
         WHERE ${filter} ORDER BY ${keys.map((k) => `i.${k} ${dir}`).join(", ")}
         LIMIT 1 OFFSET @offset`)
         .raw()

@@ -25,7 +25,7 @@ const port = parentPort;
  * outside its heap. The reader's young generation fills slowly (a page makes little other
  * garbage), so those buffers piled up between collections and grew each reader's malloc arena to
  * ~25 MB, near issue 5's 200 MB for the process. A young-generation collection every GC_EVERY
- * pages frees them: peak RSS over page 1, random pages and pool_scene_tag went 179–190 → 135–180
+ * pages frees them: peak RSS over page 1, random pages and pool_scene_tag went 179–190 → 137–180
  * MB, at no CPU cost measurable against this machine's noise (docs/benchmarks.md, step 28).
  */
 const GC_EVERY = 32;
