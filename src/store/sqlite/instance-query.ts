@@ -69,12 +69,6 @@ const WIRE_COLUMNS = `i.instance_id, i.instance_name, i.region, i.instance_sku, 
 /** A row's JSON: its stored bytes (migration 6) around its project's name. */
 const WIRE_JSON = `i.wire_head || ',"project_name":' || json_quote(p.name) || i.wire_tail`;
 
-/**
- * The tenant's rows in creation order with each row's wire JSON and project (migration 10): a
- * page of the whole tenant reads ~20 consecutive pages of it and no table row.
- */
-const PAGE_INDEX = "instances_pages";
-
 /** A time range's bounds, as conditions on `instances i`. */
 const FROM_BOUND = "i.created_at >= @from";
 const TO_BOUND = "i.created_at <= @to";
@@ -107,6 +101,12 @@ interface Scope {
   /** Condition on `i` selecting the scope's rows (with @tenant), and the index that serves it. */
   where: string;
   index: string;
+  /**
+   * The index its pages in creation order are read through: `index`, or one whose entries also
+   * hold what a page needs and are too wide to step over (a page's first key is then found in
+   * `index`).
+   */
+  pages: string;
   param?: string;
 }
 
@@ -324,20 +324,20 @@ export class InstanceQuery {
       };
     }
 
-    // A page in creation order of one scope is read through that scope's index, named: without
-    // statistics, SQLite's choice moved with the indexes the file happened to have (a scene
-    // tag's page from a key once scanned ~20,000 entries of the wrong range). The whole tenant
-    // (with or without a time range) is read from the index that holds each row's wire JSON
-    // (migration 10), a range of it, not a row lookup per entry of the narrow index; it is
-    // read from a key, never stepped over: its entries are ~15 times as wide.
+    // A page in creation order of one scope is read through the scope's page index, named:
+    // without statistics, SQLite's choice moved with the indexes the file happened to have (a
+    // scene tag's page from a key once scanned ~20,000 entries of the wrong range).
     const single = scopes?.length === 1 && query.orderBy === "create_time" ? scopes[0] : undefined;
-    const index = single === TENANT_SCOPE ? PAGE_INDEX : single?.index;
+    const index = single?.pages;
     // Read from a key in creation order, the range's bound on the key's side is implied by the
     // key (which lies in the range) and is left out, so that the key bounds the index range.
-    const fromKey =
-      query.orderBy === "create_time"
-        ? where.filter((w) => w !== (desc ? TO_BOUND : FROM_BOUND)).join(" AND ")
-        : filter;
+    const fromKey = (key: unknown[], limit: number): PageRead => {
+      const bounded =
+        query.orderBy === "create_time"
+          ? where.filter((w) => w !== (desc ? TO_BOUND : FROM_BOUND)).join(" AND ")
+          : filter;
+      return { ...from(bounded, params, keys, desc, key, limit), index };
+    };
     if (scopes && query.orderBy === "create_time" && offset >= SEEK_FROM_OFFSET) {
       // The page as a window [start, end) of the ascending order, located through the time
       // counts, and read in its own order from its first row (the window's last when descending:
@@ -346,9 +346,9 @@ export class InstanceQuery {
       const start = desc ? Math.max(0, end - query.pageSize) : offset;
       const first = before + (desc ? end - 1 : start);
       const key = this.locate(visibility.tenantId, scopes, daySums(scopes), first, params);
-      return { total, read: { ...from(fromKey, params, keys, desc, key, end - start), index } };
+      return { total, read: fromKey(key, end - start) };
     }
-    if (offset >= SEEK_FROM_OFFSET || (index === PAGE_INDEX && offset > 0)) {
+    if (offset >= SEEK_FROM_OFFSET || (single && single.pages !== single.index && offset > 0)) {
       // Find the page's first sort key with an index-only scan where an index covers the
       // filters, then read the page from that key: the same rows as OFFSET, without fetching
       // every skipped row.
@@ -359,10 +359,7 @@ export class InstanceQuery {
         LIMIT 1 OFFSET @offset`)
         .raw()
         .get({ ...params, offset }) as unknown[];
-      return {
-        total,
-        read: { ...from(fromKey, params, keys, desc, key, query.pageSize), index },
-      };
+      return { total, read: fromKey(key, query.pageSize) };
     }
     return {
       total,
@@ -686,6 +683,9 @@ const TENANT_SCOPE: Scope = {
   key: "*",
   where: "i.tenant_id = @tenant",
   index: "instances_by_time",
+  // Each row's sort keys, project and wire JSON (migration 10): a page of the whole tenant
+  // reads ~20 consecutive pages of it and no table row.
+  pages: "instances_pages",
 };
 
 function sceneScope(scene: string): Scope {
@@ -693,6 +693,7 @@ function sceneScope(scene: string): Scope {
     key: `s:${scene}`,
     where: "i.tenant_id = @tenant AND i.scene_tag = @value",
     index: "instances_by_scene",
+    pages: "instances_by_scene",
     param: scene,
   };
 }
@@ -702,6 +703,7 @@ function poolScope(poolId: string): Scope {
     key: `p:${poolId}`,
     where: "i.tenant_id = @tenant AND i.pool_id = @value",
     index: "instances_by_pool",
+    pages: "instances_by_pool",
     param: poolId,
   };
 }
@@ -711,6 +713,7 @@ function projectScope(projectId: string): Scope {
     key: `j:${projectId}`,
     where: "i.tenant_id = @tenant AND i.project_id = @value",
     index: "instances_by_project",
+    pages: "instances_by_project",
     param: projectId,
   };
 }
