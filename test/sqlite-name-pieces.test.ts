@@ -14,6 +14,7 @@ import { nameCandidates } from "../src/store/sqlite/instance-query.js";
 import { migrations, namePieces, PIECE_POSITIONS } from "../src/store/sqlite/migrations.js";
 import type { Store } from "../src/store/types.js";
 import { addInstances, makeTenant, type TenantFixture } from "./helpers/fixtures.js";
+import { copyInstances } from "./helpers/sqlite.js";
 import { sqlite } from "./helpers/stores.js";
 
 /** The distinct 4-character pieces of `name`, by character, starting at most `upTo` in. */
@@ -39,6 +40,7 @@ const NAMES = [
   "to-lengthen",
   "to-rename",
   "to-delete",
+  'Quote"d-Name',
 ];
 
 describe("SQLite name pieces", () => {
@@ -155,6 +157,9 @@ describe("SQLite name pieces", () => {
     for (const needle of ["7777", "77777", "手机-1", "😀😀", "-cas", "n-99", "zzzz"]) {
       await expectSearch(needle);
     }
+    // FTS5 query syntax in a needle is only ever text to find.
+    expect(await expectSearch('e"d-')).toBe(1);
+    expect(await expectSearch('") OR "')).toBe(0);
   });
 
   it("follows the store's own renames and deletions", async () => {
@@ -179,17 +184,11 @@ describe("SQLite name pieces", () => {
   it("follows another writer's inserts, renames and deletions, and finds a name too long for the index", async () => {
     const longName = `${"q".repeat(PIECE_POSITIONS)}-tail-9999`;
     other.exec(`
-      INSERT INTO instances (instance_id, tenant_id, project_id, pool_id, scene_tag,
-        instance_name, name_folded, region, instance_sku, frozen_status, running_status,
-        login_status, assign_user, billing_mode, phone_id, member_name, account_name, region_name,
-        region_name_en, backup_status, backup_time, restore_status, restore_time, created_at,
-        updated_at)
-      SELECT 'x' || instance_id, tenant_id, project_id, pool_id, scene_tag,
-        'W-' || instance_name, 'w-' || name_folded, region, instance_sku, frozen_status,
-        running_status, login_status, assign_user, billing_mode, phone_id, member_name,
-        account_name, region_name, region_name_en, backup_status, backup_time, restore_status,
-        restore_time, created_at, updated_at
-      FROM instances WHERE name_folded IN ('abc', 'aaaaaa', 'emoji-😀😀-box');
+      ${copyInstances("name_folded IN ('abc', 'aaaaaa', 'emoji-😀😀-box')", {
+        instance_id: "'x' || instance_id",
+        instance_name: "'W-' || instance_name",
+        name_folded: "'w-' || name_folded",
+      })}
       UPDATE instances SET instance_name = '${longName}', name_folded = '${longName}'
         WHERE name_folded = 'to-lengthen';
       UPDATE instances SET instance_name = 'Moved-6666', name_folded = 'moved-6666'
@@ -211,18 +210,13 @@ describe("SQLite name pieces", () => {
     other.exec(pieces?.down as string);
     other.prepare("DELETE FROM schema_migrations WHERE version = 9").run();
     // Written while migration 9 is down.
-    other.exec(`
-      INSERT INTO instances (instance_id, tenant_id, project_id, pool_id, scene_tag,
-        instance_name, name_folded, region, instance_sku, frozen_status, running_status,
-        login_status, assign_user, billing_mode, phone_id, member_name, account_name, region_name,
-        region_name_en, backup_status, backup_time, restore_status, restore_time, created_at,
-        updated_at)
-      SELECT 'y' || instance_id, tenant_id, project_id, pool_id, scene_tag,
-        'Down-4321', 'down-4321', region, instance_sku, frozen_status, running_status,
-        login_status, assign_user, billing_mode, phone_id, member_name, account_name,
-        region_name, region_name_en, backup_status, backup_time, restore_status, restore_time,
-        created_at, updated_at
-      FROM instances WHERE name_folded = 'abc'`);
+    other.exec(
+      copyInstances("name_folded = 'abc'", {
+        instance_id: "'y' || instance_id",
+        instance_name: "'Down-4321'",
+        name_folded: "'down-4321'",
+      }),
+    );
     const again = await openStore(ctx.url);
     try {
       expect(await again.migrate()).toEqual([]); // openStore applied it

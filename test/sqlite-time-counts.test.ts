@@ -13,6 +13,7 @@ import { InstanceQuery } from "../src/store/sqlite/instance-query.js";
 import { migrations } from "../src/store/sqlite/migrations.js";
 import type { Store } from "../src/store/types.js";
 import { addInstances, makeTenant, type TenantFixture } from "./helpers/fixtures.js";
+import { copyInstances } from "./helpers/sqlite.js";
 import { sqlite } from "./helpers/stores.js";
 
 /** Kept counts that differ from a recount (rows with n = 0 are as good as absent). */
@@ -104,17 +105,10 @@ describe("SQLite day and hour counts", () => {
 
   it("follows rows another writer inserts, moves in time and pool, and deletes", async () => {
     other.exec(`
-      INSERT INTO instances (instance_id, tenant_id, project_id, pool_id, scene_tag,
-        instance_name, name_folded, region, instance_sku, frozen_status, running_status,
-        login_status, assign_user, billing_mode, phone_id, member_name, account_name, region_name,
-        region_name_en, backup_status, backup_time, restore_status, restore_time, created_at,
-        updated_at)
-      SELECT 'x' || instance_id, tenant_id, project_id, pool_id, scene_tag, instance_name,
-        name_folded, region, instance_sku, frozen_status, running_status, login_status,
-        assign_user, billing_mode, phone_id, member_name, account_name, region_name,
-        region_name_en, backup_status, backup_time, restore_status, restore_time,
-        '2024-05-05 05:05:05', updated_at
-      FROM instances WHERE instance_name IN ('n10', 'n11', 'n12');
+      ${copyInstances("instance_name IN ('n10', 'n11', 'n12')", {
+        instance_id: "'x' || instance_id",
+        created_at: "'2024-05-05 05:05:05'",
+      })}
       UPDATE instances SET created_at = '2024-01-01 23:59:59' WHERE instance_name = 'n20';
       UPDATE instances SET pool_id = (SELECT pool_id FROM pools WHERE name = 'apps'
         AND tenant_id = instances.tenant_id), scene_tag = 'CLOUD_APP'
@@ -134,18 +128,12 @@ describe("SQLite day and hour counts", () => {
   it("locates deep pages through hour rows held per day, and after letting them go", () => {
     // A row another writer gave a time of another form: its day's hour buckets are not all
     // hours, so pages in that day step through the whole day.
-    other.exec(`
-      INSERT INTO instances (instance_id, tenant_id, project_id, pool_id, scene_tag,
-        instance_name, name_folded, region, instance_sku, frozen_status, running_status,
-        login_status, assign_user, billing_mode, phone_id, member_name, account_name, region_name,
-        region_name_en, backup_status, backup_time, restore_status, restore_time, created_at,
-        updated_at)
-      SELECT 't' || instance_id, tenant_id, project_id, pool_id, scene_tag, instance_name,
-        name_folded, region, instance_sku, frozen_status, running_status, login_status,
-        assign_user, billing_mode, phone_id, member_name, account_name, region_name,
-        region_name_en, backup_status, backup_time, restore_status, restore_time,
-        '2024-02-04T10:00:00', updated_at
-      FROM instances WHERE instance_name = 'n13'`);
+    other.exec(
+      copyInstances("instance_name = 'n13'", {
+        instance_id: "'t' || instance_id",
+        created_at: "'2024-02-04T10:00:00'",
+      }),
+    );
     expect(mismatches()).toEqual([]);
     const all = creationOrder();
     const oddId = other

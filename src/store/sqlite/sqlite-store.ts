@@ -40,7 +40,7 @@ import { ReaderPool } from "./reader-pool.js";
 
 type Row = Record<string, unknown>;
 
-const INSTANCE_COLUMNS = [
+export const INSTANCE_COLUMNS = [
   "instance_id",
   "tenant_id",
   "project_id",
