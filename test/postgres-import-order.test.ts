@@ -4,31 +4,20 @@
  * which one an error names, stays what the source order decides: of two records with one id
  * the later is refused, and of several ids already taken the first in the source is named.
  */
-import type pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { PostgresStore } from "../src/store/postgres/postgres-store.js";
 import { addInstances, makeTenant, type TenantFixture } from "./helpers/fixtures.js";
-import { freshPostgresUrl, POSTGRES_URL, schemaClient } from "./helpers/stores.js";
+import { freshPostgresStore, POSTGRES_URL } from "./helpers/stores.js";
 
 describe.runIf(POSTGRES_URL)("PostgreSQL import order", () => {
-  let fresh: ReturnType<typeof freshPostgresUrl>;
-  let store: PostgresStore;
-  let plain: pg.Client;
+  let ctx: Awaited<ReturnType<typeof freshPostgresStore>>;
   let tenant: TenantFixture;
 
   beforeAll(async () => {
-    fresh = freshPostgresUrl();
-    store = new PostgresStore(fresh.url);
-    await store.migrate();
-    tenant = await makeTenant(store, "ordered", 1);
-    plain = await schemaClient(fresh.schema);
+    ctx = await freshPostgresStore();
+    tenant = await makeTenant(ctx.store, "ordered", 1);
   }, 60_000);
 
-  afterAll(async () => {
-    await plain?.end();
-    await store?.close();
-    await fresh?.drop();
-  });
+  afterAll(() => ctx?.dispose());
 
   const record = (id: string, minute: number) => ({
     instance_id: id,
@@ -40,13 +29,13 @@ describe.runIf(POSTGRES_URL)("PostgreSQL import order", () => {
     created_at: `2024-03-01 10:${String(minute).padStart(2, "0")}:00`,
   });
   const stored = async () =>
-    (await plain.query("SELECT instance_id FROM instances ORDER BY ctid")).rows.map(
+    (await ctx.plain.query("SELECT instance_id FROM instances ORDER BY ctid")).rows.map(
       (r) => r.instance_id as string,
     );
 
   it("lays a batch out in creation order", async () => {
     // Given newest first, and two of one minute: stored by time, then id.
-    await addInstances(store, tenant.tenantId, [
+    await addInstances(ctx.store, tenant.tenantId, [
       record("Ord00003", 30),
       record("Ord00002", 20),
       record("Ord00005", 10),
@@ -57,7 +46,7 @@ describe.runIf(POSTGRES_URL)("PostgreSQL import order", () => {
   });
 
   it("refuses the later of two records with one id, whatever their times", async () => {
-    const refused = addInstances(store, tenant.tenantId, [
+    const refused = addInstances(ctx.store, tenant.tenantId, [
       record("Dup00001", 50),
       record("Dup00002", 40),
       record("Dup00001", 1),
@@ -67,7 +56,7 @@ describe.runIf(POSTGRES_URL)("PostgreSQL import order", () => {
   });
 
   it("names the first record in the source whose id is taken", async () => {
-    const refused = addInstances(store, tenant.tenantId, [
+    const refused = addInstances(ctx.store, tenant.tenantId, [
       record("New00001", 1),
       record("Ord00003", 59), // taken: named, though it sorts after the next one
       record("Ord00001", 0), // taken too, and first by time

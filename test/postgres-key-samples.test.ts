@@ -7,9 +7,9 @@
 import type pg from "pg";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import type { BatchQuery, SceneTag, Visibility } from "../src/instances/model.js";
-import { PostgresStore } from "../src/store/postgres/postgres-store.js";
+import type { PostgresStore } from "../src/store/postgres/postgres-store.js";
 import { addInstances, makeTenant, type TenantFixture } from "./helpers/fixtures.js";
-import { freshPostgresUrl, POSTGRES_URL, schemaClient } from "./helpers/stores.js";
+import { freshPostgresStore, POSTGRES_URL } from "./helpers/stores.js";
 
 /** Small steps, so that a 3,300-instance tenant has hundreds of sampled keys per scope. */
 const OPTIONS = {
@@ -28,16 +28,15 @@ interface Scope {
 const SCOPES: Scope[] = [{}, { sceneTag: "CLOUD_APP" }, { poolName: "phones" }];
 
 describe.runIf(POSTGRES_URL)("PostgreSQL deep pages from sampled keys", () => {
-  let fresh: ReturnType<typeof freshPostgresUrl>;
+  let ctx: Awaited<ReturnType<typeof freshPostgresStore>>;
   let store: PostgresStore;
   let plain: pg.Client;
   let big: TenantFixture;
   let other: TenantFixture;
 
   beforeAll(async () => {
-    fresh = freshPostgresUrl();
-    store = new PostgresStore(fresh.url, { keySamples: OPTIONS });
-    await store.migrate();
+    ctx = await freshPostgresStore({ keySamples: OPTIONS });
+    ({ store, plain } = ctx);
     big = await makeTenant(store, "big", 2);
     other = await makeTenant(store, "other", 1);
     // Many rows share a creation second, so instance_id breaks ties inside sampled steps.
@@ -52,14 +51,9 @@ describe.runIf(POSTGRES_URL)("PostgreSQL deep pages from sampled keys", () => {
       }));
     await addInstances(store, big.tenantId, records(big, 3_300));
     await addInstances(store, other.tenantId, records(other, 1_500));
-    plain = await schemaClient(fresh.schema);
   }, 120_000);
 
-  afterAll(async () => {
-    await plain?.end();
-    await store?.close();
-    await fresh?.drop();
-  });
+  afterAll(() => ctx?.dispose());
 
   /** The plain query's ids, every row of the scope in the query's order. */
   async function expectedIds(tenantId: string, scope: Scope, order: "asc" | "desc") {

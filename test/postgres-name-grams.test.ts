@@ -7,20 +7,19 @@
 import type pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { pageStatement } from "../src/store/postgres/instance-query.js";
-import { PostgresStore } from "../src/store/postgres/postgres-store.js";
+import type { PostgresStore } from "../src/store/postgres/postgres-store.js";
 import { addInstances, makeTenant, type TenantFixture } from "./helpers/fixtures.js";
-import { freshPostgresUrl, POSTGRES_URL, schemaClient } from "./helpers/stores.js";
+import { freshPostgresStore, POSTGRES_URL } from "./helpers/stores.js";
 
 describe.runIf(POSTGRES_URL)("PostgreSQL name search through 4-character pieces", () => {
-  let fresh: ReturnType<typeof freshPostgresUrl>;
+  let ctx: Awaited<ReturnType<typeof freshPostgresStore>>;
   let store: PostgresStore;
   let plain: pg.Client;
   let tenant: TenantFixture;
 
   beforeAll(async () => {
-    fresh = freshPostgresUrl();
-    store = new PostgresStore(fresh.url);
-    await store.migrate();
+    ctx = await freshPostgresStore();
+    ({ store, plain } = ctx);
     tenant = await makeTenant(store, "grams", 1);
     await addInstances(
       store,
@@ -34,15 +33,10 @@ describe.runIf(POSTGRES_URL)("PostgreSQL name search through 4-character pieces"
         created_at: "2024-01-30 00:00:00",
       })),
     );
-    plain = await schemaClient(fresh.schema);
     await plain.query("ANALYZE instances");
   }, 120_000);
 
-  afterAll(async () => {
-    await plain?.end();
-    await store?.close();
-    await fresh?.drop();
-  });
+  afterAll(() => ctx?.dispose());
 
   it("splits a name into its distinct 4-character pieces, by character", async () => {
     const { rows } = await plain.query(

@@ -13,6 +13,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
 import { openStore } from "../../src/store/create-store.js";
+import { PostgresStore } from "../../src/store/postgres/postgres-store.js";
 import type { Store } from "../../src/store/types.js";
 
 export interface StoreFactory {
@@ -98,6 +99,28 @@ export function freshPostgresUrl(params: Record<string, string> = {}): {
     schema,
     drop: async () => {
       await adminQuery(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+    },
+  };
+}
+
+/**
+ * A migrated PostgresStore on a schema no one else uses, a client of the test server on that
+ * schema (reference queries), and one call to close both and drop the schema.
+ */
+export async function freshPostgresStore(
+  options?: ConstructorParameters<typeof PostgresStore>[1],
+): Promise<{ store: PostgresStore; plain: pg.Client; dispose(): Promise<void> }> {
+  const { url, schema, drop } = freshPostgresUrl();
+  const store = new PostgresStore(url, options);
+  await store.migrate();
+  const plain = await schemaClient(schema);
+  return {
+    store,
+    plain,
+    async dispose() {
+      await plain.end();
+      await store.close();
+      await drop();
     },
   };
 }
