@@ -126,6 +126,39 @@ export interface StoredInstance extends Omit<WireInstance, "project_name" | "ass
   updated_at: string;
 }
 
+/**
+ * The columns of the instances table that a writer sets, in both stores: a StoredInstance's
+ * fields and `name_folded` (the name as matched; foldName). The rest are derived by the
+ * database (row ids, the wire JSON pieces).
+ */
+export const INSTANCE_COLUMNS = [
+  "instance_id",
+  "tenant_id",
+  "project_id",
+  "pool_id",
+  "scene_tag",
+  "instance_name",
+  "name_folded",
+  "region",
+  "instance_sku",
+  "frozen_status",
+  "running_status",
+  "login_status",
+  "assign_user",
+  "billing_mode",
+  "phone_id",
+  "member_name",
+  "account_name",
+  "region_name",
+  "region_name_en",
+  "backup_status",
+  "backup_time",
+  "restore_status",
+  "restore_time",
+  "created_at",
+  "updated_at",
+] as const satisfies readonly (keyof StoredInstance | "name_folded")[];
+
 /** One step of an import: pools to create first, then instances. */
 export interface ImportBatch {
   pools: Pool[];

@@ -1,5 +1,5 @@
 /** SQL for tests that write a SQLite store's file as another writer would (not through the store). */
-import { INSTANCE_COLUMNS } from "../../src/store/sqlite/sqlite-store.js";
+import { INSTANCE_COLUMNS } from "../../src/store/types.js";
 
 type Column = (typeof INSTANCE_COLUMNS)[number];
 

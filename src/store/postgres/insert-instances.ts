@@ -11,35 +11,7 @@ import type pg from "pg";
 import { conflict } from "../../errors.js";
 import { newInstanceId } from "../../ids.js";
 import { foldName } from "../../instances/model.js";
-import type { ImportBatch } from "../types.js";
-
-export const INSTANCE_COLUMNS = [
-  "instance_id",
-  "tenant_id",
-  "project_id",
-  "pool_id",
-  "scene_tag",
-  "instance_name",
-  "name_folded",
-  "region",
-  "instance_sku",
-  "frozen_status",
-  "running_status",
-  "login_status",
-  "assign_user",
-  "billing_mode",
-  "phone_id",
-  "member_name",
-  "account_name",
-  "region_name",
-  "region_name_en",
-  "backup_status",
-  "backup_time",
-  "restore_status",
-  "restore_time",
-  "created_at",
-  "updated_at",
-] as const;
+import { type ImportBatch, INSTANCE_COLUMNS } from "../types.js";
 
 type Column = (typeof INSTANCE_COLUMNS)[number];
 type Row = Record<Column, string | number>;

@@ -18,24 +18,25 @@ import {
 import { FramePool } from "../frame-pool.js";
 import { PrincipalCache, type TenantVersions } from "../principal-cache.js";
 import { SameTurnRead } from "../same-turn-read.js";
-import type {
-  AccessKeyPrincipal,
-  AccessKeyRecord,
-  ImportBatch,
-  InstancePatch,
-  NewUser,
-  Pool,
-  Principal,
-  Project,
-  Store,
-  StoredInstance,
-  Tenant,
-  TokenRecord,
-  User,
-  UserPatch,
+import {
+  type AccessKeyPrincipal,
+  type AccessKeyRecord,
+  type ImportBatch,
+  INSTANCE_COLUMNS,
+  type InstancePatch,
+  type NewUser,
+  type Pool,
+  type Principal,
+  type Project,
+  type Store,
+  type StoredInstance,
+  type Tenant,
+  type TokenRecord,
+  type User,
+  type UserPatch,
 } from "../types.js";
 import { type PostgresSettings, postgresSettings } from "./connection.js";
-import { INSTANCE_COLUMNS, insertInstances } from "./insert-instances.js";
+import { insertInstances } from "./insert-instances.js";
 import {
   type PageStatement,
   pageStatement,

@@ -17,7 +17,7 @@ import Database from "better-sqlite3";
 import { conflict } from "../../errors.js";
 import { newInstanceId } from "../../ids.js";
 import { foldName } from "../../instances/model.js";
-import type { ImportBatch, StoredInstance } from "../types.js";
+import { type ImportBatch, INSTANCE_COLUMNS, type StoredInstance } from "../types.js";
 
 /**
  * When to stop maintaining the secondary indexes row by row and rebuild them at the end instead.
@@ -32,35 +32,7 @@ export const DEFER_INDEXES_SHARE = 0.25;
 /** How long an import waits for the database's one write lock before answering 409. */
 const BEGIN_WAIT_MS = 250;
 
-const COLUMNS = [
-  "instance_id",
-  "tenant_id",
-  "project_id",
-  "pool_id",
-  "scene_tag",
-  "instance_name",
-  "name_folded",
-  "region",
-  "instance_sku",
-  "frozen_status",
-  "running_status",
-  "login_status",
-  "assign_user",
-  "billing_mode",
-  "phone_id",
-  "member_name",
-  "account_name",
-  "region_name",
-  "region_name_en",
-  "backup_status",
-  "backup_time",
-  "restore_status",
-  "restore_time",
-  "created_at",
-  "updated_at",
-] as const;
-
-/** The row's values in COLUMNS order, written into `args` (reused: no allocation per row). */
+/** The row's values in INSTANCE_COLUMNS order, written into `args` (reused: no allocation per row). */
 function bind(args: unknown[], i: StoredInstance): unknown[] {
   args[0] = i.instance_id;
   args[1] = i.tenant_id;
@@ -113,9 +85,9 @@ export async function importInstances<T>(
     "INSERT INTO pools (pool_id, tenant_id, name, scene_tag) VALUES (?, ?, ?, ?)",
   );
   const insert = db.prepare(
-    `INSERT INTO instances (${COLUMNS.join(", ")}) VALUES (${COLUMNS.map(() => "?").join(", ")})`,
+    `INSERT INTO instances (${INSTANCE_COLUMNS.join(", ")}) VALUES (${INSTANCE_COLUMNS.map(() => "?").join(", ")})`,
   );
-  const args: unknown[] = new Array(COLUMNS.length);
+  const args: unknown[] = new Array(INSTANCE_COLUMNS.length);
   let count = 0;
   let dropped: IndexDefinition[] | undefined;
   begin(db);

@@ -15,22 +15,23 @@ import {
 } from "../../instances/model.js";
 import { PrincipalCache, type TenantVersions } from "../principal-cache.js";
 import { SameTurnRead } from "../same-turn-read.js";
-import type {
-  AccessKeyPrincipal,
-  AccessKeyRecord,
-  ImportBatch,
-  InstancePatch,
-  NewUser,
-  Pool,
-  Principal,
-  Project,
-  Store,
-  StoredInstance,
-  StoreLog,
-  Tenant,
-  TokenRecord,
-  User,
-  UserPatch,
+import {
+  type AccessKeyPrincipal,
+  type AccessKeyRecord,
+  type ImportBatch,
+  INSTANCE_COLUMNS,
+  type InstancePatch,
+  type NewUser,
+  type Pool,
+  type Principal,
+  type Project,
+  type Store,
+  type StoredInstance,
+  type StoreLog,
+  type Tenant,
+  type TokenRecord,
+  type User,
+  type UserPatch,
 } from "../types.js";
 import { beginBulk, finishBulk } from "./bulk-maintenance.js";
 import { importInstances as importInto } from "./import-instances.js";
@@ -39,34 +40,6 @@ import { migrations } from "./migrations.js";
 import { ReaderPool } from "./reader-pool.js";
 
 type Row = Record<string, unknown>;
-
-export const INSTANCE_COLUMNS = [
-  "instance_id",
-  "tenant_id",
-  "project_id",
-  "pool_id",
-  "scene_tag",
-  "instance_name",
-  "name_folded",
-  "region",
-  "instance_sku",
-  "frozen_status",
-  "running_status",
-  "login_status",
-  "assign_user",
-  "billing_mode",
-  "phone_id",
-  "member_name",
-  "account_name",
-  "region_name",
-  "region_name_en",
-  "backup_status",
-  "backup_time",
-  "restore_status",
-  "restore_time",
-  "created_at",
-  "updated_at",
-] as const;
 
 /** The user and tenant facts of a credential (token or access key), joined as `u` and `t`. */
 const PRINCIPAL_COLUMNS = `u.user_id, u.name AS user_name, u.role,
