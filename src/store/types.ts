@@ -129,7 +129,8 @@ export interface StoredInstance extends Omit<WireInstance, "project_name" | "ass
 /**
  * The columns of the instances table that a writer sets, in both stores: a StoredInstance's
  * fields and `name_folded` (the name as matched; foldName). The rest are derived by the
- * database (row ids, the wire JSON pieces).
+ * database (row ids, the wire JSON pieces). The SQLite import binds its values by position in
+ * this order (import-instances.ts, bind()).
  */
 export const INSTANCE_COLUMNS = [
   "instance_id",

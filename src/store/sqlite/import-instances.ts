@@ -32,7 +32,10 @@ export const DEFER_INDEXES_SHARE = 0.25;
 /** How long an import waits for the database's one write lock before answering 409. */
 const BEGIN_WAIT_MS = 250;
 
-/** The row's values in INSTANCE_COLUMNS order, written into `args` (reused: no allocation per row). */
+/**
+ * The row's values in INSTANCE_COLUMNS order (by position: keep the two in step), written into
+ * `args` (reused: no allocation per row).
+ */
 function bind(args: unknown[], i: StoredInstance): unknown[] {
   args[0] = i.instance_id;
   args[1] = i.tenant_id;
