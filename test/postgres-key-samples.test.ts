@@ -8,7 +8,7 @@ import type pg from "pg";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import type { BatchQuery, SceneTag, Visibility } from "../src/instances/model.js";
 import type { PostgresStore } from "../src/store/postgres/postgres-store.js";
-import { addInstances, makeTenant, type TenantFixture } from "./helpers/fixtures.js";
+import { addInstances, makeTenant, spreadRecords, type TenantFixture } from "./helpers/fixtures.js";
 import { freshPostgresStore, POSTGRES_URL } from "./helpers/stores.js";
 
 /** Small steps, so that a 3,300-instance tenant has hundreds of sampled keys per scope. */
@@ -41,14 +41,11 @@ describe.runIf(POSTGRES_URL)("PostgreSQL deep pages from sampled keys", () => {
     other = await makeTenant(store, "other", 1);
     // Many rows share a creation second, so instance_id breaks ties inside sampled steps.
     const records = (fixture: TenantFixture, n: number) =>
-      Array.from({ length: n }, (_, i) => ({
-        instance_name: `phone-${i}`,
-        region: "cn-north-4",
-        instance_sku: "sku",
-        project_id: fixture.projects[i % fixture.projects.length]?.project_id,
-        pool_name: i % 3 === 0 ? "apps" : "phones",
-        created_at: `${DAYS[i % DAYS.length]} 0${i % 4}:00:00`,
-      }));
+      spreadRecords(fixture, n, {
+        name: (i) => `phone-${i}`,
+        createdAt: (i) => `${DAYS[i % DAYS.length]} 0${i % 4}:00:00`,
+        pool: (i) => (i % 3 === 0 ? "apps" : "phones"),
+      });
     await addInstances(store, big.tenantId, records(big, 3_300));
     await addInstances(store, other.tenantId, records(other, 1_500));
   }, 120_000);

@@ -8,7 +8,7 @@ import type pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { pageStatement } from "../src/store/postgres/instance-query.js";
 import type { PostgresStore } from "../src/store/postgres/postgres-store.js";
-import { addInstances, makeTenant, type TenantFixture } from "./helpers/fixtures.js";
+import { addInstances, makeTenant, spreadRecords, type TenantFixture } from "./helpers/fixtures.js";
 import { freshPostgresStore, POSTGRES_URL } from "./helpers/stores.js";
 
 describe.runIf(POSTGRES_URL)("PostgreSQL name search through 4-character pieces", () => {
@@ -24,14 +24,11 @@ describe.runIf(POSTGRES_URL)("PostgreSQL name search through 4-character pieces"
     await addInstances(
       store,
       tenant.tenantId,
-      Array.from({ length: 3_000 }, (_, i) => ({
-        instance_name: `云手机-${i}`,
-        region: "cn-north-4",
-        instance_sku: "sku",
-        project_id: tenant.projects[0]?.project_id,
-        pool_name: "apps",
-        created_at: "2024-01-30 00:00:00",
-      })),
+      spreadRecords(tenant, 3_000, {
+        name: (i) => `云手机-${i}`,
+        createdAt: () => "2024-01-30 00:00:00",
+        pool: () => "apps",
+      }),
     );
     await plain.query("ANALYZE instances");
   }, 120_000);

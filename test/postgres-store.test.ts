@@ -15,6 +15,7 @@ import {
   addInstances,
   importStored,
   makeTenant,
+  spreadRecords,
   storeTenant,
   type TenantFixture,
   tokenFor,
@@ -146,14 +147,10 @@ describe.runIf(POSTGRES_URL)("PostgreSQL store", () => {
       await addInstances(
         store,
         t.tenantId,
-        Array.from({ length: 2500 }, (_, i) => ({
-          instance_name: `n${i}`,
-          region: "cn-north-4",
-          instance_sku: "sku",
-          project_id: t.projects[i % 3]?.project_id,
-          pool_name: i % 2 ? "apps" : "phones",
-          created_at: `2024-0${1 + (i % 3)}-0${1 + (i % 7)} 1${i % 10}:00:00`,
-        })),
+        spreadRecords(t, 2500, {
+          name: (i) => `n${i}`,
+          createdAt: (i) => `2024-0${1 + (i % 3)}-0${1 + (i % 7)} 1${i % 10}:00:00`,
+        }),
       );
       expect(await mismatches()).toEqual([]);
       const page = await store.queryInstances(

@@ -12,7 +12,7 @@ import type { BatchQuery } from "../src/instances/model.js";
 import { openStore } from "../src/store/create-store.js";
 import { InstanceQuery } from "../src/store/sqlite/instance-query.js";
 import { migrations } from "../src/store/sqlite/migrations.js";
-import { addInstances, makeTenant, type TenantFixture } from "./helpers/fixtures.js";
+import { addInstances, makeTenant, spreadRecords, type TenantFixture } from "./helpers/fixtures.js";
 import { sqlite } from "./helpers/stores.js";
 
 describe("SQLite page index", () => {
@@ -26,14 +26,10 @@ describe("SQLite page index", () => {
     await addInstances(
       ctx.store,
       tenant.tenantId,
-      Array.from({ length: 2_300 }, (_, i) => ({
-        instance_name: `p${i}`,
-        region: "cn-north-4",
-        instance_sku: "sku",
-        project_id: tenant.projects[i % 2]?.project_id,
-        pool_name: i % 2 ? "apps" : "phones",
-        created_at: `2024-02-0${1 + (i % 9)} ${String(i % 24).padStart(2, "0")}:00:00`,
-      })),
+      spreadRecords(tenant, 2_300, {
+        name: (i) => `p${i}`,
+        createdAt: (i) => `2024-02-0${1 + (i % 9)} ${String(i % 24).padStart(2, "0")}:00:00`,
+      }),
     );
     db = new Database(ctx.url);
   }, 60_000);

@@ -12,7 +12,7 @@ import { openStore } from "../src/store/create-store.js";
 import { InstanceQuery } from "../src/store/sqlite/instance-query.js";
 import { migrations } from "../src/store/sqlite/migrations.js";
 import type { Store } from "../src/store/types.js";
-import { addInstances, makeTenant, type TenantFixture } from "./helpers/fixtures.js";
+import { addInstances, makeTenant, spreadRecords, type TenantFixture } from "./helpers/fixtures.js";
 import { copyInstances } from "./helpers/sqlite.js";
 import { sqlite } from "./helpers/stores.js";
 
@@ -47,14 +47,11 @@ describe("SQLite day and hour counts", () => {
     await addInstances(
       store,
       tenant.tenantId,
-      Array.from({ length: 2_500 }, (_, i) => ({
-        instance_name: `n${i}`,
-        region: "cn-north-4",
-        instance_sku: "sku",
-        project_id: tenant.projects[i % 3]?.project_id,
-        pool_name: i % 2 ? "apps" : "phones",
-        created_at: `2024-0${1 + (i % 3)}-0${1 + (i % 7)} ${String(i % 24).padStart(2, "0")}:${String(i % 60).padStart(2, "0")}:00`,
-      })),
+      spreadRecords(tenant, 2_500, {
+        name: (i) => `n${i}`,
+        createdAt: (i) =>
+          `2024-0${1 + (i % 3)}-0${1 + (i % 7)} ${String(i % 24).padStart(2, "0")}:${String(i % 60).padStart(2, "0")}:00`,
+      }),
     );
     other = new Database(ctx.url);
     other.pragma("busy_timeout = 5000");

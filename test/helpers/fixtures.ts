@@ -55,6 +55,31 @@ export async function addInstances(
   await importInstances(store, tenantId, source());
 }
 
+/**
+ * `count` plain records spread over the tenant: the i-th named `name(i)`, in project i modulo
+ * the tenant's projects, in pool `pool(i)` (by default "apps" for odd i, "phones" for even), and
+ * created at `createdAt(i)`.
+ */
+export function spreadRecords(
+  tenant: TenantFixture,
+  count: number,
+  shape: {
+    name: (i: number) => string;
+    createdAt: (i: number) => string;
+    pool?: (i: number) => string;
+  },
+): Record<string, unknown>[] {
+  const pool = shape.pool ?? ((i: number) => (i % 2 ? "apps" : "phones"));
+  return Array.from({ length: count }, (_, i) => ({
+    instance_name: shape.name(i),
+    region: "cn-north-4",
+    instance_sku: "sku",
+    project_id: tenant.projects[i % tenant.projects.length]?.project_id,
+    pool_name: pool(i),
+    created_at: shape.createdAt(i),
+  }));
+}
+
 export const readable = (text: string) => Readable.from([Buffer.from(text)]);
 
 /** A tenant row written straight to the store (no operator checks), for store-level tests. */
