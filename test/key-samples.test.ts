@@ -35,35 +35,35 @@ function sampleOf(total: number, step = 10, version = 1): KeySample {
 /** Asks for `scope`, which holds no sample yet, and waits until `take`'s sample is held. */
 async function held(samples: KeySamples, scope: string, take: () => Promise<KeySample>) {
   const taken = samples.counts.taken;
-  expect(samples.start(scope, { offset: 0, size: 1, desc: false }, take)).toBeUndefined();
+  expect(samples.start(scope, { offset: 0, desc: false }, take)).toBeUndefined();
   await new Promise((resolve) => setTimeout(resolve, 5));
   expect(samples.counts.taken).toBe(taken + 1);
 }
 
 describe("KeySamples", () => {
-  it("starts a page at the sampled key before it, and a descending page at its window's start", async () => {
+  it("starts a page at the sampled key before it, and a descending page at its first row's", async () => {
     const samples = new KeySamples(OPTIONS);
     await held(samples, "s", async () => sampleOf(1_000));
     const take = async () => sampleOf(1_000);
-    expect(samples.start("s", { offset: 257, size: 100, desc: false }, take)).toEqual({
+    expect(samples.start("s", { offset: 257, desc: false }, take)).toEqual({
       version: 1,
       total: 1_000,
       createdAt: "c250",
       instanceId: "i250",
       skip: 7,
     });
-    // Descending: offset 0, size 100 is rows 900..999 ascending.
-    expect(samples.start("s", { offset: 0, size: 100, desc: true }, take)).toMatchObject({
-      createdAt: "c900",
-      skip: 0,
+    // Descending, a page is read backwards from its first row: row 999 at offset 0.
+    expect(samples.start("s", { offset: 0, desc: true }, take)).toMatchObject({
+      createdAt: "c990",
+      skip: 9,
     });
-    // The last descending page, shorter than its size, starts at row 0.
-    expect(samples.start("s", { offset: 950, size: 100, desc: true }, take)).toMatchObject({
-      createdAt: "c0",
-      skip: 0,
+    // Offset 950 descending is row 49 (the page holds rows 49 down to 0).
+    expect(samples.start("s", { offset: 950, desc: true }, take)).toMatchObject({
+      createdAt: "c40",
+      skip: 9,
     });
     // Past the end: no start (the statement answers the empty page by itself).
-    expect(samples.start("s", { offset: 1_000, size: 100, desc: false }, take)).toBeUndefined();
+    expect(samples.start("s", { offset: 1_000, desc: false }, take)).toBeUndefined();
   });
 
   it("takes one sample at a time, and not again before the idle factor allows", async () => {
@@ -76,7 +76,7 @@ describe("KeySamples", () => {
         finish = resolve;
       });
     };
-    const page = { offset: 5, size: 1, desc: false };
+    const page = { offset: 5, desc: false };
     expect(samples.start("a", page, take)).toBeUndefined();
     expect(samples.start("b", page, take)).toBeUndefined();
     expect(taken).toBe(1);
@@ -91,7 +91,7 @@ describe("KeySamples", () => {
 
   it("tries again when due after a sample fails, and never holds one that disagrees with its total", async () => {
     const samples = new KeySamples(OPTIONS);
-    const page = { offset: 5, size: 1, desc: false };
+    const page = { offset: 5, desc: false };
     samples.start("a", page, async () => {
       throw new Error("statement timeout");
     });
@@ -110,7 +110,7 @@ describe("KeySamples", () => {
     await held(samples, "b", async () => sampleOf(4_000));
     expect(samples.size).toEqual({ scopes: 2, keys: 800 });
     // "a" used again: "b" is now the least recently used, and goes to make room for "c".
-    samples.start("a", { offset: 0, size: 1, desc: false }, async () => sampleOf(4_000));
+    samples.start("a", { offset: 0, desc: false }, async () => sampleOf(4_000));
     await held(samples, "c", async () => sampleOf(4_000));
     expect(samples.size).toEqual({ scopes: 2, keys: 800 });
     // Empty scopes (a pool that does not exist) cost no keys, but count as scopes.
@@ -118,7 +118,7 @@ describe("KeySamples", () => {
     await held(samples, "none-2", async () => sampleOf(0));
     expect(samples.size.scopes).toBe(3);
     // A sample bigger than every key allowed is never held.
-    samples.start("huge", { offset: 0, size: 1, desc: false }, async () => sampleOf(20_000));
+    samples.start("huge", { offset: 0, desc: false }, async () => sampleOf(20_000));
     await new Promise((resolve) => setTimeout(resolve, 2));
     expect(samples.size.scopes).toBe(3);
   });

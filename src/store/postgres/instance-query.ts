@@ -10,7 +10,7 @@
  * - a deep page in creation order over such a scope is located without stepping over rows: the
  *   day holding its first row from the running sum of the day counts, then a step of at most
  *   one day's rows in the scope's index, then the page read from that key. A descending page is
- *   the mirrored window of the ascending order, read ascending and returned reversed;
+ *   the mirrored window of the ascending order, read backwards from its last row's key;
  * - page 1 is read straight from the sort index; every other page steps over its offset on the
  *   narrow (tenant_id, sort keys) index alone (an index-only scan where an index covers the
  *   filters), and only the page's own rows are then read and joined to their projects;
@@ -205,19 +205,26 @@ export function pageStatement(
   const sortColumns = keys.map((k) => `i.${k} AS ${SORT_PREFIX}${k}`).join(", ");
   const columns = `${encoded ? WIRE_JSON : WIRE_COLUMNS}, ${sortColumns}`;
 
-  /** The page read ascending from its first row's key `k`, `w.len` rows. */
+  /**
+   * The page read in its own order from the key `k` of its first row, `w.len` rows: the window's
+   * first row ascending, its last descending (read backwards from there, so never sorted).
+   */
   const fromKey = `LEFT JOIN LATERAL (
         SELECT ${columns}
         FROM instances i JOIN projects p ON p.tenant_id = i.tenant_id AND p.project_id = i.project_id
-        WHERE ${filter} AND (i.created_at, i.instance_id) >= (k.created_at, k.instance_id)
-        ORDER BY i.created_at, i.instance_id
+        WHERE ${filter} AND (i.created_at, i.instance_id) ${desc ? "<=" : ">="} (k.created_at, k.instance_id)
+        ORDER BY ${inner}
         LIMIT GREATEST(w.len, 0) -- negative past the end, where k is null and no row matches
       ) page ON true`;
   const start = desc ? `GREATEST(0, t.total - ${offset} - ${size})` : offset;
   const end = desc ? `t.total - ${offset}` : `LEAST(t.total, ${offset} + ${size})`;
+  /** Where in the range (from 0, ascending) the row `k` a page is read from stands. */
+  const from = desc ? `${end} - 1` : start;
+  /** Whether the page's rows come in the answer's order, so the statement sorts nothing. */
+  let ordered = true;
   let page: string;
   if (sampled && query.orderBy === "create_time") {
-    // The first row is sampled.skip rows after the sampled key, stepped over in the index.
+    // The row k is sampled.skip rows after the sampled key, stepped over in the index.
     page = `CROSS JOIN LATERAL (SELECT ${end} - ${start} AS len) w
       LEFT JOIN LATERAL (
         SELECT i.created_at, i.instance_id FROM instances i
@@ -229,12 +236,12 @@ export function pageStatement(
       ${fromKey}`;
   } else if (days && query.orderBy === "create_time" && offsetValue >= SEEK_FROM_OFFSET) {
     // The page as a window [start, start + len) of the scope's ascending order (offsets within
-    // the range), its first row found through the day counts, read ascending.
+    // the range), the row k found through the day counts.
     const dayRows = days.single
       ? `SELECT day, n FROM instance_day_counts WHERE tenant_id = $1 AND scope = (${days.keys()})[1]`
       : `SELECT day, SUM(n) AS n FROM instance_day_counts
          WHERE tenant_id = $1 AND scope = ANY(${days.keys()}) GROUP BY day`;
-    page = `CROSS JOIN LATERAL (SELECT t.before + ${start} AS pos, ${end} - ${start} AS len) w
+    page = `CROSS JOIN LATERAL (SELECT t.before + ${from} AS pos, ${end} - ${start} AS len) w
       LEFT JOIN LATERAL (
         SELECT c.day, c.cum - c.n AS before_day
         FROM (SELECT day, n, SUM(n) OVER (ORDER BY day ROWS UNBOUNDED PRECEDING) AS cum
@@ -251,6 +258,7 @@ export function pageStatement(
       ${fromKey}`;
   } else if (query.nameContains !== undefined) {
     // From the list of matches when it holds them all, else in index order over the tenant.
+    ordered = false;
     const listed = keys.map((k) => `m.${k} ${dir}`).join(", ");
     page = `LEFT JOIN LATERAL (
         SELECT ${columns}
@@ -276,6 +284,7 @@ export function pageStatement(
         ORDER BY ${inner} LIMIT ${size}
       ) page ON true`;
   } else {
+    ordered = false;
     page = `LEFT JOIN LATERAL (
         SELECT ${columns}
         FROM (SELECT i.tenant_id, i.instance_id FROM instances i WHERE ${filter}
@@ -286,7 +295,13 @@ export function pageStatement(
         OFFSET 0 -- kept a subquery, so the test above gates it: no page past the end is read
       ) page ON true`;
   }
-  const order = keys.map((k) => `page.${SORT_PREFIX}${k} ${dir}`).join(", ");
+  // A page read in its order (page 1, or from a key) is one LATERAL subquery with its own
+  // ORDER BY and LIMIT, joined to the single row of totals: a nested loop, so its rows come out
+  // as the subquery gives them. Sorting them again cost a backend a copy of the page (on a
+  // random page of the 1M tenant ~15% of its CPU, docs/benchmarks.md, step P21).
+  const order = ordered
+    ? ""
+    : `ORDER BY ${keys.map((k) => `page.${SORT_PREFIX}${k} ${dir}`).join(", ")}`;
   // OFFSET 0 keeps the totals one subquery, computed once (inlined, each use recomputes them).
   const matches =
     query.nameContains === undefined
@@ -297,7 +312,7 @@ export function pageStatement(
             .join(", ")}
           FROM instances i WHERE ${filter} LIMIT ${FEW + 1})
         `;
-  const from = `FROM (${totals} OFFSET 0) t ${page}`;
+  const source = `FROM (${totals} OFFSET 0) t ${page}`;
   const fresh = sampled ? ", t.fresh" : "";
   return {
     text: encoded
@@ -307,8 +322,8 @@ export function pageStatement(
         // goes as text, not base64: PostgreSQL's base64 encoder was a fifth of a backend's CPU
         // on page 1 (perf), far more than Node spends decoding UTF-8 and encoding it again.
         `${matches}SELECT t.total::int AS total, page.json AS body${fresh}
-         ${from} ORDER BY ${order}`
-      : `${matches}SELECT t.total::int AS total${fresh}, page.* ${from} ORDER BY ${order}`,
+         ${source} ${order}`
+      : `${matches}SELECT t.total::int AS total${fresh}, page.* ${source} ${order}`,
     values,
     plan:
       query.nameContains !== undefined

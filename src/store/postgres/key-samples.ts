@@ -29,7 +29,10 @@ export interface KeySample {
   instanceIds: string[];
 }
 
-/** Where a deep page starts: its first row is `skip` rows after the sampled key. */
+/**
+ * Where a deep page is read from: `skip` rows after the sampled key (ascending) is its first row,
+ * or, for a descending page, its last in ascending order (the page is read backwards from it).
+ */
 export interface SampledStart {
   version: number;
   total: number;
@@ -74,13 +77,13 @@ export class KeySamples {
   constructor(readonly options: KeySampleOptions = DEFAULT_KEY_SAMPLE_OPTIONS) {}
 
   /**
-   * Where the page at `offset` of `scope` starts (`desc`: in descending order, `size` rows), from
-   * the held sample; none when no sample is held (one is then taken in the background through
-   * `take`, when sampling is due) or the page lies past the sample's total.
+   * Where the page at `offset` of `scope` is read from (`desc`: in descending order; SampledStart),
+   * from the held sample; none when no sample is held (one is then taken in the background
+   * through `take`, when sampling is due) or the page lies past the sample's total.
    */
   start(
     scope: string,
-    page: { offset: number; size: number; desc: boolean },
+    page: { offset: number; desc: boolean },
     take: () => Promise<KeySample>,
   ): SampledStart | undefined {
     const sample = this.held.get(scope);
@@ -92,7 +95,8 @@ export class KeySamples {
     this.held.set(scope, sample);
     const { total, step } = sample;
     if (page.offset >= total) return undefined;
-    const first = page.desc ? Math.max(0, total - page.offset - page.size) : page.offset;
+    // The position, ascending, of the page's first row in its own order.
+    const first = page.desc ? total - page.offset - 1 : page.offset;
     const j = Math.floor(first / step);
     this.counts.used++;
     return {

@@ -288,10 +288,8 @@ export class PostgresStore implements Store {
     const scope = sampledScope(visibility, query);
     if (scope === undefined) return undefined;
     const offset = (query.pageNo - 1) * query.pageSize;
-    const start = this.samples.start(
-      scope,
-      { offset, size: query.pageSize, desc: query.order === "desc" },
-      () => this.takeSample(visibility, query),
+    const start = this.samples.start(scope, { offset, desc: query.order === "desc" }, () =>
+      this.takeSample(visibility, query),
     );
     return start && { scope, start };
   }
