@@ -152,6 +152,68 @@ describe.runIf(POSTGRES_URL)("PostgreSQL deep pages from sampled keys", () => {
     expect(store.samples.counts.taken).toBe(taken);
   }, 60_000);
 
+  it("reads the deep pages asked for in the same turn together, each as OFFSET does", async () => {
+    await sampleAll(big.tenantId);
+    await sampleAll(other.tenantId, [{}]);
+    const reader = (store as unknown as { reader: { stream: () => Promise<void> } }).reader;
+    const statements = vi.spyOn(reader, "stream");
+    const asked: { tenantId: string; q: BatchQuery; all: string[] }[] = [];
+    for (const scope of SCOPES) {
+      for (const order of ["asc", "desc"] as const) {
+        const all = await expectedIds(big.tenantId, scope, order);
+        // Deep pages of two sizes, the last page, past the end, and a page read without a sample.
+        for (const [pageNo, pageSize] of [
+          [101, 13],
+          [150, 13],
+          [151, 13],
+          [400, 7],
+          [Math.ceil(all.length / 13), 13],
+          [1_000, 13],
+          [2, 13],
+        ] as const)
+          asked.push({ tenantId: big.tenantId, q: query(scope, order, pageNo, pageSize), all });
+      }
+    }
+    const otherAll = await expectedIds(other.tenantId, {}, "asc");
+    for (const pageNo of [1_001, 1_002, 1_499])
+      asked.push({ tenantId: other.tenantId, q: query({}, "asc", pageNo, 1), all: otherAll });
+    const used = store.samples.counts.used;
+
+    // All asked at once: one turn.
+    const pages = await Promise.all(
+      asked.map(({ tenantId, q }) => store.queryEncodedInstances({ tenantId }, q)),
+    );
+    pages.forEach((page, n) => {
+      const { q, all } = asked[n] as (typeof asked)[number];
+      const offset = (q.pageNo - 1) * q.pageSize;
+      expect(page.total).toBe(all.length);
+      const ids = JSON.parse(`[${Buffer.concat(page.json).toString()}]`).map(
+        (r: { instance_id: string }) => r.instance_id,
+      );
+      expect(ids, `page ${q.pageNo} of ${JSON.stringify(q)}`).toEqual(
+        all.slice(offset, offset + q.pageSize),
+      );
+    });
+    for (const page of pages) if ("frame" in page) page.frame?.release();
+    // Every page from offset 1,000 to its scope's end started from a sample.
+    const sampled = asked.filter(({ q, all }) => {
+      const offset = (q.pageNo - 1) * q.pageSize;
+      return offset >= 1_000 && offset < all.length;
+    });
+    const groups = new Set(
+      sampled.map(({ tenantId, q }) =>
+        JSON.stringify([tenantId, q.sceneTag, q.poolName, q.order, q.pageSize]),
+      ),
+    );
+    expect(store.samples.counts.used - used).toBe(sampled.length);
+    const unsampled = asked.length - sampled.length;
+    // Sampled pages of one group share statements (spread over the free connections), never
+    // two groups one; every other page has its own.
+    expect(statements.mock.calls.length).toBeGreaterThanOrEqual(groups.size + unsampled);
+    expect(statements.mock.calls.length).toBeLessThan(sampled.length + unsampled);
+    statements.mockRestore();
+  }, 60_000);
+
   it("keeps one tenant's samples from another's pages", async () => {
     const all = await expectedIds(other.tenantId, {}, "asc");
     await compare({ tenantId: other.tenantId }, query({}, "asc", 1_200, 1), all);
@@ -188,6 +250,32 @@ describe.runIf(POSTGRES_URL)("PostgreSQL deep pages from sampled keys", () => {
     expect(await store.deleteInstance(first as string)).toBe(true);
     const all = await expectedIds(big.tenantId, {}, "desc");
     await compare({ tenantId: big.tenantId }, query({}, "desc", 1_100, 2), all);
+
+    // Several deep pages in one turn, once the samples are taken again and a row moved: the
+    // statement they share finds its sample stale, and each is answered from the new order.
+    await sampleAll(big.tenantId);
+    await addInstances(store, big.tenantId, [
+      {
+        instance_name: "older",
+        region: "cn-north-4",
+        instance_sku: "sku",
+        project_id: big.projects[0]?.project_id,
+        pool_name: "apps",
+        created_at: "2023-12-31 23:59:58",
+      },
+    ]);
+    const now = await expectedIds(big.tenantId, {}, "asc");
+    const before = store.samples.counts.stale;
+    const pageNos = [1_001, 1_500, 2_222];
+    const pages = await Promise.all(
+      pageNos.map((n) =>
+        store.queryEncodedInstances({ tenantId: big.tenantId }, query({}, "asc", n, 1)),
+      ),
+    );
+    expect(
+      pages.map((page) => JSON.parse(Buffer.concat(page.json).toString()).instance_id),
+    ).toEqual(pageNos.map((n) => now[n - 1]));
+    expect(store.samples.counts.stale).toBe(before + pageNos.length);
   }, 60_000);
 
   it("keeps the samples through a change that moves no row (status, name, project)", async () => {

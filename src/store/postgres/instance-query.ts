@@ -84,16 +84,28 @@ export interface PageStatement {
   plan: PlanMode;
 }
 
+/** A deep page of a sampled scope, and where it is read from (key-samples.ts). */
+export interface SampledPage {
+  offset: number;
+  start: SampledStart;
+}
+
 /**
  * The statement answering `query` for `visibility`. Rows: `total` and the wire columns, one row
  * per instance in page order (one row with null columns when the page is empty); or, `encoded`,
  * `total` and `body`, the row's JSON object as text, likewise.
+ *
+ * With `seek`, the pages of the sampled scope of `query` (sampledScope) at those offsets, in one
+ * statement, each from its sampled start (taken at the same order version and total), whatever
+ * page `query` names: after `total` and the columns or `body`, `fresh` (the sample still holds;
+ * if not, no page is read) and `n`, the page's place in `seek` from 1. The pages come one after
+ * the other, each in its order, an empty one as one row with null columns.
  */
 export function pageStatement(
   visibility: Visibility,
   query: BatchQuery,
   encoded = false,
-  seek?: SampledStart,
+  seek?: SampledPage[],
 ): PageStatement {
   const values: unknown[] = [visibility.tenantId];
   const $ = (value: unknown) => {
@@ -144,7 +156,10 @@ export function pageStatement(
   // A deep page from a sampled key (key-samples.ts), which holds only where no filter but the
   // place's is given; `fresh`: the order version and total it was sampled at still hold
   // (OFFSET 0: the total is summed once, not once per use).
-  const sampled = seek && timed.length === 0 && rest.length === 0 ? seek : undefined;
+  const sampled =
+    seek?.[0] && timed.length === 0 && rest.length === 0 && query.orderBy === "create_time"
+      ? { pages: seek, ...seek[0].start }
+      : undefined;
   let totals: string;
   if (sampled)
     totals = `SELECT x.total, 0::bigint AS before,
@@ -195,7 +210,8 @@ export function pageStatement(
   // Page 1, the most frequent request, gets its offset written in too: with every LIMIT and
   // OFFSET visible, its generic plan costs what a custom one does, so PostgreSQL keeps the
   // generic one and stops planning page 1 on every request.
-  const offset = offsetValue === 0 ? "0::bigint" : `${$(offsetValue)}::bigint`;
+  // A sampled page's offset is its own (r, below).
+  const offset = sampled ? "r.off" : offsetValue === 0 ? "0::bigint" : `${$(offsetValue)}::bigint`;
   // The page size is written into the text (a validated integer, 1 to 100, so a few statements
   // at most): a LIMIT the planner can see lets PostgreSQL settle on one generic plan, read in
   // index order, instead of planning every request anew (with a parameter it assumes a tenth of
@@ -223,15 +239,23 @@ export function pageStatement(
   /** Whether the page's rows come in the answer's order, so the statement sorts nothing. */
   let ordered = true;
   let page: string;
-  if (sampled && query.orderBy === "create_time") {
-    // The row k is sampled.skip rows after the sampled key, stepped over in the index.
-    page = `CROSS JOIN LATERAL (SELECT ${end} - ${start} AS len) w
+  if (sampled) {
+    // Per page r, the row k is r.skip rows after its sampled key, stepped over in the index.
+    const { pages } = sampled;
+    const offsets = $(pages.map((p) => p.offset));
+    const createdAt = $(pages.map((p) => p.start.createdAt));
+    const instanceIds = $(pages.map((p) => p.start.instanceId));
+    const skips = $(pages.map((p) => p.start.skip));
+    page = `CROSS JOIN LATERAL unnest(${offsets}::bigint[], ${createdAt}::text[],
+          ${instanceIds}::text[], ${skips}::bigint[])
+        WITH ORDINALITY AS r(off, created_at, instance_id, skip, n)
+      CROSS JOIN LATERAL (SELECT ${end} - ${start} AS len) w
       LEFT JOIN LATERAL (
         SELECT i.created_at, i.instance_id FROM instances i
         WHERE ${place} AND t.fresh AND ${offset} < t.total
-          AND (i.created_at, i.instance_id) >= (${$(sampled.createdAt)}, ${$(sampled.instanceId)})
+          AND (i.created_at, i.instance_id) >= (r.created_at, r.instance_id)
         ORDER BY i.created_at, i.instance_id
-        OFFSET ${$(sampled.skip)}::bigint LIMIT 1
+        OFFSET r.skip LIMIT 1
       ) k ON true
       ${fromKey}`;
   } else if (days && query.orderBy === "create_time" && offsetValue >= SEEK_FROM_OFFSET) {
@@ -313,7 +337,7 @@ export function pageStatement(
           FROM instances i WHERE ${filter} LIMIT ${FEW + 1})
         `;
   const source = `FROM (${totals} OFFSET 0) t ${page}`;
-  const fresh = sampled ? ", t.fresh" : "";
+  const fresh = sampled ? ", t.fresh, r.n::int AS n" : "";
   return {
     text: encoded
       ? // A row per instance, not one aggregate of the page: a 60 KB aggregate (and its
