@@ -276,7 +276,7 @@ export class PostgresStore implements Store {
     // (docs/benchmarks.md, step P16), and nothing decodes the text on this side.
     const seek = this.seek(visibility, query);
     if (seek) {
-      // Batched with the scope's other deep pages of this turn (same sample, order and size).
+      // Read with the scope's other deep pages waiting with it (same sample, order and size).
       const { version, total } = seek.start;
       const group = JSON.stringify([seek.scope, version, total, query.order, query.pageSize]);
       const page = await this.sampledPages.add(group, { visibility, query, start: seek.start });
@@ -337,7 +337,7 @@ export class PostgresStore implements Store {
   ): { scope: string; start: SampledStart } | undefined {
     const scope = sampledScope(visibility, query);
     if (scope === undefined) return undefined;
-    const offset = (query.pageNo - 1) * query.pageSize;
+    const offset = offsetOf(query);
     const start = this.samples.start(scope, { offset, desc: query.order === "desc" }, () =>
       this.takeSample(visibility, query),
     );
