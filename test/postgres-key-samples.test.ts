@@ -101,6 +101,20 @@ describe.runIf(POSTGRES_URL)("PostgreSQL deep pages from sampled keys", () => {
     expect(ids).toEqual(want);
   }
 
+  /** Adds an instance to the big tenant's first project, created at `createdAt`. */
+  async function addInstanceAt(name: string, pool: string, createdAt: string) {
+    await addInstances(store, big.tenantId, [
+      {
+        instance_name: name,
+        region: "cn-north-4",
+        instance_sku: "sku",
+        project_id: big.projects[0]?.project_id,
+        pool_name: pool,
+        created_at: createdAt,
+      },
+    ]);
+  }
+
   /** Asks for a deep page of each scope until one is answered from a current sample. */
   async function sampleAll(tenantId: string, scopes = SCOPES) {
     for (const scope of scopes) {
@@ -228,16 +242,7 @@ describe.runIf(POSTGRES_URL)("PostgreSQL deep pages from sampled keys", () => {
     await sampleAll(big.tenantId);
     const stale = store.samples.counts.stale;
     // An instance older than every other one: each position of the scope moves by one.
-    await addInstances(store, big.tenantId, [
-      {
-        instance_name: "oldest",
-        region: "cn-north-4",
-        instance_sku: "sku",
-        project_id: big.projects[0]?.project_id,
-        pool_name: "phones",
-        created_at: "2023-12-31 23:59:59",
-      },
-    ]);
+    await addInstanceAt("oldest", "phones", "2023-12-31 23:59:59");
     for (const scope of [{}, { poolName: "phones" }]) {
       const all = await expectedIds(big.tenantId, scope, "asc");
       await compare({ tenantId: big.tenantId }, query(scope, "asc", 1_500, 1), all);
@@ -254,16 +259,7 @@ describe.runIf(POSTGRES_URL)("PostgreSQL deep pages from sampled keys", () => {
     // Several deep pages in one turn, once the samples are taken again and a row moved: the
     // statement they share finds its sample stale, and each is answered from the new order.
     await sampleAll(big.tenantId);
-    await addInstances(store, big.tenantId, [
-      {
-        instance_name: "older",
-        region: "cn-north-4",
-        instance_sku: "sku",
-        project_id: big.projects[0]?.project_id,
-        pool_name: "apps",
-        created_at: "2023-12-31 23:59:58",
-      },
-    ]);
+    await addInstanceAt("older", "apps", "2023-12-31 23:59:58");
     const now = await expectedIds(big.tenantId, {}, "asc");
     const before = store.samples.counts.stale;
     const pageNos = [1_001, 1_500, 2_222];
