@@ -156,9 +156,10 @@ export function pageStatement(
   // A deep page from a sampled key (key-samples.ts), which holds only where no filter but the
   // place's is given; `fresh`: the order version and total it was sampled at still hold
   // (OFFSET 0: the total is summed once, not once per use).
+  const first = seek?.[0]?.start;
   const sampled =
-    seek?.[0] && timed.length === 0 && rest.length === 0 && query.orderBy === "create_time"
-      ? { pages: seek, ...seek[0].start }
+    seek && first && timed.length === 0 && rest.length === 0 && query.orderBy === "create_time"
+      ? { pages: seek, version: first.version, total: first.total }
       : undefined;
   let totals: string;
   if (sampled)
