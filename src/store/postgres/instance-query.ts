@@ -36,12 +36,13 @@ const WIRE_COLUMNS = `i.instance_id, i.instance_name, i.region, i.instance_sku, 
 
 /**
  * The same 21 fields as one JSON object text, byte for byte what JSON.stringify gives for the
- * row object: the row's stored wire_head and wire_tail (migration 8) around its project's name,
- * which is not stored because a project can be renamed. to_json escapes text as JSON.stringify
- * does: \" \\ \b \f \n \r \t, other control characters as \u00XX, everything else as it is;
- * PostgreSQL text holds no NUL and no lone surrogate, the two cases where they could differ.
+ * row object: the row's stored wire_head and wire_tail (migration 8) around its project's
+ * stored `,"project_name":…` (migration 11), kept with the project because a project can be
+ * renamed. to_json escapes text as JSON.stringify does: \" \\ \b \f \n \r \t, other control
+ * characters as \u00XX, everything else as it is; PostgreSQL text holds no NUL and no lone
+ * surrogate, the two cases where they could differ.
  */
-const WIRE_JSON = `i.wire_head || ',"project_name":' || to_json(p.name)::text || i.wire_tail AS json`;
+const WIRE_JSON = "i.wire_head || p.wire_name || i.wire_tail AS json";
 
 /** Sort keys per order field; the last key is always instance_id, so the order is total. */
 const SORT_KEYS: Record<BatchQuery["orderBy"], string[]> = {
