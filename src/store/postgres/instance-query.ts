@@ -224,12 +224,21 @@ export function pageStatement(
   const columns = `${encoded ? WIRE_JSON : WIRE_COLUMNS}, ${sortColumns}`;
 
   /**
+   * Each row's project, looked up from the row: a LATERAL subquery kept apart (OFFSET 0), so the
+   * rows are always read first and in order. Joined plainly, a generic plan could start from the
+   * tenant's projects, read every row of the range through instances_by_project and sort them
+   * all (a time range's first page took 68 ms instead of 0.4 once the projects table's
+   * statistics changed). Memoize keeps each project's row for the next instances of it.
+   */
+  const withProjects = `instances i CROSS JOIN LATERAL (SELECT p.name, p.wire_name FROM projects p
+        WHERE p.tenant_id = i.tenant_id AND p.project_id = i.project_id OFFSET 0) p`;
+  /**
    * The page read in its own order from the key `k` of its first row, `w.len` rows: the window's
    * first row ascending, its last descending (read backwards from there, so never sorted).
    */
   const fromKey = `LEFT JOIN LATERAL (
         SELECT ${columns}
-        FROM instances i JOIN projects p ON p.tenant_id = i.tenant_id AND p.project_id = i.project_id
+        FROM ${withProjects}
         WHERE ${filter} AND (i.created_at, i.instance_id) ${desc ? "<=" : ">="} (k.created_at, k.instance_id)
         ORDER BY ${inner}
         LIMIT GREATEST(w.len, 0) -- negative past the end, where k is null and no row matches
@@ -305,7 +314,7 @@ export function pageStatement(
     // path below) would cost five times the buffers (80 instead of 414 on the 1M tenant).
     page = `LEFT JOIN LATERAL (
         SELECT ${columns}
-        FROM instances i JOIN projects p ON p.tenant_id = i.tenant_id AND p.project_id = i.project_id
+        FROM ${withProjects}
         WHERE ${filter} AND 0 < t.total
         ORDER BY ${inner} LIMIT ${size}
       ) page ON true`;
