@@ -224,14 +224,20 @@ export function pageStatement(
   const columns = `${encoded ? WIRE_JSON : WIRE_COLUMNS}, ${sortColumns}`;
 
   /**
-   * Each row's project, looked up from the row: a LATERAL subquery kept apart (OFFSET 0), so the
-   * rows are always read first and in order. Joined plainly, a generic plan could start from the
-   * tenant's projects, read every row of the range through instances_by_project and sort them
-   * all (a time range's first page took 68 ms instead of 0.4 once the projects table's
-   * statistics changed). Memoize keeps each project's row for the next instances of it.
+   * The page's rows joined to their projects. With a time range, each row's project is looked up
+   * from the row, through a LATERAL subquery kept apart (OFFSET 0), so the rows are always read
+   * first and in order: the range's bounds are parameters, a generic plan assumes they hold a
+   * few hundred rows, and a plain join could then start from the tenant's projects, read every
+   * row of the range through instances_by_project and sort them all (a time range's first page
+   * took 68 ms instead of 0.4 once the projects table's statistics changed). Without one, the
+   * plain join: its plans read the rows in order (a place holds too many rows to sort), and the
+   * lookup costs ~5% (docs/benchmarks.md, step P24).
    */
-  const withProjects = `instances i CROSS JOIN LATERAL (SELECT p.name, p.wire_name FROM projects p
-        WHERE p.tenant_id = i.tenant_id AND p.project_id = i.project_id OFFSET 0) p`;
+  const withProjects =
+    timed.length > 0
+      ? `instances i CROSS JOIN LATERAL (SELECT p.name, p.wire_name FROM projects p
+        WHERE p.tenant_id = i.tenant_id AND p.project_id = i.project_id OFFSET 0) p`
+      : "instances i JOIN projects p ON p.tenant_id = i.tenant_id AND p.project_id = i.project_id";
   /**
    * The page read in its own order from the key `k` of its first row, `w.len` rows: the window's
    * first row ascending, its last descending (read backwards from there, so never sorted).
