@@ -704,7 +704,11 @@ export const migrations: Migration[] = [
     // so a rename rewrites it): a page joins wire_head, that piece and wire_tail, instead of
     // escaping the name for every row and joining four pieces. A deep page of the 1M bench
     // tenant: backends 172–174 → 152–155 µs per page (docs/benchmarks.md, step P23). The same
-    // IMMUTABLE wrapper around to_json as migration 8's, for the same reason.
+    // IMMUTABLE wrapper around to_json as migration 8's, for the same reason. The ALTER rewrites
+    // the projects table, and the runner analyzes it after: the rewrite left the planner a row
+    // count without statistics, and a time range's first page flipped to a plan 170 times slower
+    // (step P24).
+    vacuum: ["projects"],
     up: `
       CREATE FUNCTION project_wire_name(name text) RETURNS text
         LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
