@@ -10,70 +10,30 @@
  * is made (SQLite) or sent (PostgreSQL) later, so it sees every write committed before the
  * request arrived. A key never joins a read already sent.
  *
- * At most `maxInFlight` reads are outstanding (asynchronous reads): keys asked meanwhile wait,
- * together, for the next, sent in the turn after one completes.
+ * One read is outstanding at a time (asynchronous reads): keys asked meanwhile wait, together,
+ * for the next, sent in the turn after it completes. The scheduling is TurnBatch's, with one
+ * group and no bound on the keys of a read; a key asked twice is read once.
  */
-
-interface Waiter<V> {
-  resolve(value: V): void;
-  reject(error: unknown): void;
-}
+import { TurnBatch } from "./turn-batch.js";
 
 export class SameTurnRead<V> {
-  private waiting = new Map<string, Waiter<V>[]>();
-  private scheduled = false;
-  private inFlight = 0;
+  private readonly batch: TurnBatch<string, V | Error>;
 
   /** `readMany` answers every key it is given (a missing one is an error of the read). */
-  constructor(
-    private readonly readMany: (keys: string[]) => Map<string, V> | Promise<Map<string, V>>,
-    private readonly maxInFlight = 1,
-  ) {}
-
-  load(key: string): Promise<V> {
-    return new Promise<V>((resolve, reject) => {
-      const waiters = this.waiting.get(key);
-      if (waiters) waiters.push({ resolve, reject });
-      else this.waiting.set(key, [{ resolve, reject }]);
-      this.schedule();
-    });
+  constructor(readMany: (keys: string[]) => Map<string, V> | Promise<Map<string, V>>) {
+    this.batch = new TurnBatch(
+      async (keys) => {
+        const answers = await readMany([...new Set(keys)]);
+        return keys.map((key) => answers.get(key) ?? new Error(`the read did not answer ${key}`));
+      },
+      Number.POSITIVE_INFINITY,
+      1,
+    );
   }
 
-  private schedule(): void {
-    if (this.scheduled || this.waiting.size === 0 || this.inFlight >= this.maxInFlight) return;
-    this.scheduled = true;
-    setImmediate(() => this.read());
-  }
-
-  private read(): void {
-    const batch = this.waiting;
-    this.waiting = new Map();
-    this.scheduled = false;
-    this.inFlight++;
-    let values: Map<string, V> | Promise<Map<string, V>>;
-    try {
-      values = this.readMany([...batch.keys()]);
-    } catch (error) {
-      values = Promise.reject(error);
-    }
-    Promise.resolve(values)
-      .then(
-        (answers) => {
-          for (const [key, waiters] of batch) {
-            const value = answers.get(key);
-            for (const waiter of waiters) {
-              if (value === undefined) waiter.reject(new Error(`the read did not answer ${key}`));
-              else waiter.resolve(value);
-            }
-          }
-        },
-        (error: unknown) => {
-          for (const waiters of batch.values()) for (const waiter of waiters) waiter.reject(error);
-        },
-      )
-      .finally(() => {
-        this.inFlight--;
-        this.schedule();
-      });
+  async load(key: string): Promise<V> {
+    const value = await this.batch.add("", key);
+    if (value instanceof Error) throw value;
+    return value;
   }
 }

@@ -24,13 +24,16 @@ export class TurnBatch<I, R> {
   private scheduled = false;
   private inFlight = 0;
 
-  /** `run` answers its items in their order, one answer each. */
+  /**
+   * `run` answers its items in their order, one answer each. `maxItems` and `maxInFlight` may be
+   * infinite (no bound).
+   */
   constructor(
     private readonly run: (items: I[]) => Promise<R[]>,
     private readonly maxItems: number,
     private readonly maxInFlight = Number.POSITIVE_INFINITY,
   ) {
-    if (!Number.isInteger(maxItems) || maxItems < 1) throw new Error("maxItems must be ≥ 1");
+    if (!(maxItems >= 1)) throw new Error("maxItems must be ≥ 1");
     if (!(maxInFlight >= 1)) throw new Error("maxInFlight must be ≥ 1");
   }
 
