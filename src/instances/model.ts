@@ -60,6 +60,11 @@ export interface BatchQuery {
   orderBy: OrderField;
 }
 
+/** How many rows come before the page `query` asks for. */
+export function offsetOf(query: Pick<BatchQuery, "pageNo" | "pageSize">): number {
+  return (query.pageNo - 1) * query.pageSize;
+}
+
 /** What part of its tenant a caller may see: the whole tenant, or the granted projects. */
 export interface Visibility {
   tenantId: string;

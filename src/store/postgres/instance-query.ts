@@ -24,7 +24,7 @@
  * from each row's stored JSON (migration 8), so Node neither builds row objects nor encodes
  * strings (test/encoded-rows.test.ts compares the bytes).
  */
-import type { BatchQuery, Visibility } from "../../instances/model.js";
+import { type BatchQuery, offsetOf, type Visibility } from "../../instances/model.js";
 import { countsFromDayEnd } from "../day-side.js";
 import type { KeySampleOptions, SampledStart } from "./key-samples.js";
 
@@ -208,7 +208,7 @@ export function pageStatement(
   const keys = SORT_KEYS[query.orderBy];
   /** The page's order over `instances i`. */
   const inner = keys.map((k) => `i.${k} ${dir}`).join(", ");
-  const offsetValue = (query.pageNo - 1) * query.pageSize;
+  const offsetValue = offsetOf(query);
   // Page 1, the most frequent request, gets its offset written in too: with every LIMIT and
   // OFFSET visible, its generic plan costs what a custom one does, so PostgreSQL keeps the
   // generic one and stops planning page 1 on every request.
@@ -421,7 +421,7 @@ export function sampledScope(visibility: Visibility, query: BatchQuery): string 
     query.nameContains !== undefined ||
     query.createdFrom !== undefined ||
     query.createdTo !== undefined ||
-    (query.pageNo - 1) * query.pageSize < SEEK_FROM_OFFSET
+    offsetOf(query) < SEEK_FROM_OFFSET
   )
     return undefined;
   return JSON.stringify([visibility.tenantId, query.poolName ?? null, query.sceneTag ?? null]);

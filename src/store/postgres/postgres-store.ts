@@ -12,6 +12,7 @@ import {
   type EncodedPage,
   foldName,
   type InstancePage,
+  offsetOf,
   type Visibility,
   type WireInstance,
 } from "../../instances/model.js";
@@ -38,7 +39,13 @@ import {
 } from "../types.js";
 import { type PostgresSettings, postgresSettings } from "./connection.js";
 import { insertInstances } from "./insert-instances.js";
-import { pageStatement, SORT_PREFIX, sampledScope, sampleStatement } from "./instance-query.js";
+import {
+  type PageStatement,
+  pageStatement,
+  SORT_PREFIX,
+  sampledScope,
+  sampleStatement,
+} from "./instance-query.js";
 import {
   type KeySample,
   type KeySampleOptions,
@@ -101,10 +108,6 @@ interface SampledRequest {
   visibility: Visibility;
   query: BatchQuery;
   start: SampledStart;
-}
-
-function offsetOf(query: BatchQuery): number {
-  return (query.pageNo - 1) * query.pageSize;
 }
 
 /** A sample of a scope's keys (key-samples.ts) may take this long: it runs in the background. */
@@ -282,17 +285,34 @@ export class PostgresStore implements Store {
       const page = await this.sampledPages.add(group, { visibility, query, start: seek.start });
       if (this.fresh(seek, page !== undefined)) return page as EncodedPage;
     }
-    const page = new StreamedPage(this.frames);
+    const [page] = await this.streamPages(pageStatement(visibility, query, true), 1, () => 0);
+    return (page as StreamedPage).finish();
+  }
+
+  /**
+   * `count` pages of an encoded statement's rows, each row into the page `pageOf` names (from 0);
+   * every page's slot given back if the statement fails.
+   */
+  private async streamPages(
+    statement: PageStatement,
+    count: number,
+    pageOf: (fields: (Buffer | null)[]) => number,
+  ): Promise<StreamedPage[]> {
+    const pages = Array.from({ length: count }, () => new StreamedPage(this.frames));
+    let total: number | undefined;
     try {
-      await this.reader.stream(pageStatement(visibility, query, true), (fields) =>
+      await this.reader.stream(statement, (fields) => {
         // The total is the same on every row.
-        page.add(Number(fields[0]?.toString("latin1")), fields[1] ?? null),
-      );
+        total ??= Number(fields[0]?.toString("latin1"));
+        const page = pages[pageOf(fields)];
+        if (!page) throw new Error("a page statement's row names no page of it");
+        page.add(total, fields[1] ?? null);
+      });
     } catch (error) {
-      page.discard();
+      for (const page of pages) page.discard();
       throw error;
     }
-    return page.finish();
+    return pages;
   }
 
   /**
@@ -303,25 +323,13 @@ export class PostgresStore implements Store {
     const [first] = requests;
     if (!first) return [];
     const seek = requests.map(({ query, start }) => ({ offset: offsetOf(query), start }));
-    const pages = requests.map(() => new StreamedPage(this.frames));
     let fresh = true;
-    let total: number | undefined;
-    try {
-      await this.reader.stream(
-        pageStatement(first.visibility, first.query, true, seek),
-        (fields) => {
-          // The total and `fresh` (t or f) are the same on every row; `n` is the page's, from 1.
-          total ??= Number(fields[0]?.toString("latin1"));
-          if (fields[2]?.[0] !== T) fresh = false;
-          const page = pages[Number(fields[3]?.toString("latin1")) - 1];
-          if (!page) throw new Error("a sampled page's row names no page of the statement");
-          page.add(total, fields[1] ?? null);
-        },
-      );
-    } catch (error) {
-      for (const page of pages) page.discard();
-      throw error;
-    }
+    const statement = pageStatement(first.visibility, first.query, true, seek);
+    const pages = await this.streamPages(statement, requests.length, (fields) => {
+      // `fresh` (t or f) is the same on every row; `n` is the row's page, from 1.
+      if (fields[2]?.[0] !== T) fresh = false;
+      return Number(fields[3]?.toString("latin1")) - 1;
+    });
     if (fresh) return pages.map((page) => page.finish());
     for (const page of pages) page.discard();
     return pages.map(() => undefined);

@@ -17,12 +17,13 @@
 
 import { isUtf8 } from "node:buffer";
 import type Database from "better-sqlite3";
-import type {
-  BatchQuery,
-  EncodedPage,
-  InstancePage,
-  Visibility,
-  WireInstance,
+import {
+  type BatchQuery,
+  type EncodedPage,
+  type InstancePage,
+  offsetOf,
+  type Visibility,
+  type WireInstance,
 } from "../../instances/model.js";
 import { countsFromDayEnd } from "../day-side.js";
 
@@ -310,7 +311,7 @@ export class InstanceQuery {
           .get(params) as number);
     }
 
-    const offset = (query.pageNo - 1) * query.pageSize;
+    const offset = offsetOf(query);
     if (offset >= total) return { total };
     const desc = query.order === "desc";
     const keys = SORT_KEYS[query.orderBy];
