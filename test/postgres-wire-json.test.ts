@@ -121,22 +121,24 @@ for (const factory of STORES) {
       await expectExactBytes();
     });
 
-    it("answers them again after the project is renamed (PostgreSQL keeps its name's piece)", async () => {
-      if (factory.name !== "postgres") return;
-      const schema = new URL(ctx.url).searchParams.get("schema");
-      const name = 'a "quoted" \\ name\n😀\u2028云';
-      await adminQuery(`UPDATE ${schema}.projects SET name = $1 WHERE project_id = $2`, [
-        name,
-        PROJECT,
-      ]);
-      const { rows: stored } = await adminQuery(
-        `SELECT wire_name FROM ${schema}.projects WHERE project_id = $1`,
-        [PROJECT],
-      );
-      expect(stored).toEqual([{ wire_name: `,"project_name":${JSON.stringify(name)}` }]);
-      await expectExactBytes();
-      const page = await store.queryInstances({ tenantId: TENANT }, QUERY);
-      expect(page.rows.every((row) => row.project_name === name)).toBe(true);
-    });
+    it.runIf(factory.name === "postgres")(
+      "answers them again after the project is renamed (PostgreSQL keeps its name's piece)",
+      async () => {
+        const schema = new URL(ctx.url).searchParams.get("schema");
+        const name = 'a "quoted" \\ name\n😀\u2028云';
+        await adminQuery(`UPDATE ${schema}.projects SET name = $1 WHERE project_id = $2`, [
+          name,
+          PROJECT,
+        ]);
+        const { rows: stored } = await adminQuery(
+          `SELECT wire_name FROM ${schema}.projects WHERE project_id = $1`,
+          [PROJECT],
+        );
+        expect(stored).toEqual([{ wire_name: `,"project_name":${JSON.stringify(name)}` }]);
+        await expectExactBytes();
+        const page = await store.queryInstances({ tenantId: TENANT }, QUERY);
+        expect(page.rows.every((row) => row.project_name === name)).toBe(true);
+      },
+    );
   });
 }
