@@ -7,7 +7,13 @@
  * BENCH_CONNECTIONS (32), BENCH_THREADS (2), BENCH_INSTANCES (1000000), BENCH_STORES
  * ("sqlite,postgres"), BENCH_PG_URL (postgres://postgres@127.0.0.1:5432), BENCH_LOG_LEVEL (warn),
  * BENCH_ONLY (comma-separated scenario names), BENCH_WORKERS (the server's PHONEFLEET_WORKERS:
- * unset = the server's own default; RSS is then summed over the primary and its workers).
+ * unset = the server's own default; RSS is then summed over the primary and its workers),
+ * BENCH_BASELINE_DURATION (seconds per baseline run, default 5).
+ *
+ * The baseline runs before the first scenario and again after every scenario, and each
+ * scenario's ratio is against the mean of the two runs around it: on a shared machine the
+ * baseline drifts within one run (16,013 → 12,902 req/s between the first and the last of a
+ * run of 2026-11-29), and a scenario is compared with the machine as it was around it.
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import {
@@ -34,6 +40,7 @@ import { SCENARIOS, type Scenario } from "./scenarios.js";
 
 const env = process.env;
 const DURATION = Number(env.BENCH_DURATION ?? 10);
+const BASELINE_DURATION = Number(env.BENCH_BASELINE_DURATION ?? 5);
 const WARMUP = Number(env.BENCH_WARMUP ?? 2);
 const CONNECTIONS = Number(env.BENCH_CONNECTIONS ?? 32);
 const THREADS = Number(env.BENCH_THREADS ?? 2);
@@ -339,6 +346,7 @@ async function measure(
   server: Running,
   scenario: Pick<Scenario, "path" | "maxPage">,
   token: string,
+  seconds: number,
 ): Promise<Omit<Result, "store" | "ratio">> {
   if (WARMUP > 0) await wrk(server.base, scenario.path, token, scenario.maxPage, WARMUP);
   const r = await wrk(
@@ -346,7 +354,7 @@ async function measure(
     scenario.path,
     token,
     scenario.maxPage,
-    DURATION,
+    seconds,
     server.child.pid,
   );
   const rps = r.requests / (r.duration_us / 1e6);
@@ -382,31 +390,39 @@ async function benchStore(prepared: Prepared): Promise<Result[]> {
     const bodyFile = join(CACHE_DIR, `page1-${prepared.store}.json`);
     writeFileSync(bodyFile, page1);
     log(`${prepared.store}: page 1 is ${page1.length} bytes; total_count ${total}`);
-    baseline = await startBaseline(bodyFile);
+    // Kept running (idle between its runs): measured before the first scenario and after each.
+    const running = await startBaseline(bodyFile);
+    baseline = running;
     const base = { path: "/", maxPage: 1 };
-    const before = await measure("baseline (node:http)", baseline, base, "");
-    await baseline.stop();
+    const measureBaseline = () =>
+      measure("baseline (node:http)", running, base, "", BASELINE_DURATION);
+    const baselines = [await measureBaseline()];
     warm = await startServer(prepared.url, {});
     for (const scenario of SCENARIOS) {
       if (ONLY && !ONLY.includes(scenario.name)) continue;
       const server = scenario.cached ? warm : cold;
       await probe(server.base, scenario.path, prepared.token);
+      const result = await measure(scenario.name, server, scenario, prepared.token, DURATION);
+      const before = baselines[baselines.length - 1]?.rps ?? 0;
+      const after = await measureBaseline();
+      baselines.push(after);
       results.push({
         store: prepared.store,
-        ratio: 0,
-        ...(await measure(scenario.name, server, scenario, prepared.token)),
+        ...result,
+        ratio: result.rps / ((before + after.rps) / 2),
       });
     }
-    baseline = await startBaseline(bodyFile);
-    const after = await measure("baseline (node:http)", baseline, base, "");
-    const baselineRps = (before.rps + after.rps) / 2;
-    for (const r of results) r.ratio = r.rps / baselineRps;
+    const rates = baselines.map((b) => b.rps);
+    log(
+      `${prepared.store}: baseline ${Math.min(...rates).toFixed(0)}–${Math.max(...rates).toFixed(0)} req/s over ${rates.length} runs`,
+    );
     results.unshift({
       store: prepared.store,
-      ...before,
       scenario: "baseline",
-      rps: baselineRps,
-      p99ms: Math.max(before.p99ms, after.p99ms),
+      rps: rates.reduce((sum, r) => sum + r, 0) / rates.length,
+      p99ms: Math.max(...baselines.map((b) => b.p99ms)),
+      rssMb: Math.max(...baselines.map((b) => b.rssMb)),
+      errors: baselines.reduce((sum, b) => sum + b.errors, 0),
       ratio: 1,
     });
     return results;
