@@ -113,27 +113,11 @@ export function pageStatement(
     values.push(value);
     return `$${values.length}`;
   };
-  const { projects, scope, poolLookup } = placeOf(visibility, query, $);
-  const rest: string[] = [];
-  if (query.instanceId !== undefined) rest.push(`i.instance_id = ${$(query.instanceId)}`);
-  if (query.nameContains !== undefined) {
-    // Both sides folded in JavaScript (foldName): a literal, case-sensitive substring match on
-    // the folded copy, bytewise (COLLATE "C"), like SQLite's instr().
-    const needle = query.nameContains;
-    // The pieces only let an index find candidates, 4-character pieces (migration 10) or
-    // trigrams (the LIKE, migration 3); strpos decides.
-    const at = $(needle);
-    const length = [...needle].length;
-    if (length >= 4) rest.push(`instance_name_grams(i.name_folded) @> instance_name_grams(${at})`);
-    else if (length === 3) rest.push(`i.name_folded LIKE ${$(`%${escapeLike(needle)}%`)}`);
-    rest.push(`strpos(i.name_folded, ${at}) > 0`);
-  }
-  const timed: string[] = [];
-  if (query.createdFrom !== undefined) timed.push(`i.created_at >= ${$(query.createdFrom)}`);
-  if (query.createdTo !== undefined) timed.push(`i.created_at <= ${$(query.createdTo)}`);
-
-  const place = placeFilter(scope);
-  const filter = [place, ...rest, ...timed].join(" AND ");
+  const { projects, scope, poolLookup, rest, timed, place, filter } = conditionsOf(
+    visibility,
+    query,
+    $,
+  );
   const placeTotal = placeTotalOf(scope);
 
   // The day counts' scopes for the place filters, where they have one: the tenant, a scene tag,
@@ -373,6 +357,89 @@ export function pageStatement(
           ? "generic"
           : "auto",
   };
+}
+
+/**
+ * The statement listing a name needle's matches (with every other filter of `query`), for
+ * pages read in two statements (planned for the needle, then generic) instead of one planned
+ * for the needle every time: on the 1M tenant PostgreSQL spent ~1.8 ms planning the one
+ * statement, 2/3 of its time (docs/benchmarks.md, step P25). One row: `total`, how many of the
+ * first NAME_LIST_MAX + 1 matches there are; `version`, the tenant's data version in the same
+ * snapshot; and `ids`, the instance ids of the page `query` asks for, in its order (complete
+ * only when `total` is at most NAME_LIST_MAX).
+ */
+export function nameMatchesStatement(visibility: Visibility, query: BatchQuery): PageStatement {
+  const values: unknown[] = [visibility.tenantId];
+  const $ = (value: unknown) => {
+    values.push(value);
+    return `$${values.length}`;
+  };
+  const { filter } = conditionsOf(visibility, query, $);
+  const keys = SORT_KEYS[query.orderBy];
+  const dir = query.order === "desc" ? "DESC" : "ASC";
+  if (!Number.isInteger(query.pageSize) || query.pageSize < 1) throw new Error("bad page size");
+  const text = `WITH m AS MATERIALIZED (
+      SELECT ${keys.map((k) => `i.${k}`).join(", ")} FROM instances i
+      WHERE ${filter} LIMIT ${FEW + 1})
+    SELECT (SELECT COUNT(*) FROM m)::int AS total, ${TENANT_VERSION} AS version,
+      ARRAY(SELECT m.instance_id FROM m ORDER BY ${keys.map((k) => `m.${k} ${dir}`).join(", ")}
+            LIMIT ${query.pageSize} OFFSET ${$(offsetOf(query))}::bigint) AS ids`;
+  return { text, values, plan: "custom" };
+}
+
+/** Matches of a needle that nameMatchesStatement lists in full; more are counted (pageStatement). */
+export const NAME_LIST_MAX = FEW;
+
+/**
+ * The rows of the instances `ids` of the tenant, in that order, as pageStatement's `encoded`
+ * rows (`total`, here the parameter, and `body`, the row's JSON text), beside the tenant's data
+ * version read in the same snapshot (`version`, on every row; one row with a null body when
+ * none of them is found). One plan for every list (generic).
+ */
+export function pageByIdsStatement(tenantId: string, ids: string[], total: number): PageStatement {
+  const text = `SELECT $3::int AS total, page.json AS body, v.version
+    FROM (SELECT ${TENANT_VERSION} AS version OFFSET 0) v
+    LEFT JOIN LATERAL (
+      SELECT ${WIRE_JSON}
+      FROM unnest($2::text[]) WITH ORDINALITY AS k(instance_id, n)
+      JOIN instances i ON i.tenant_id = $1 AND i.instance_id = k.instance_id
+      JOIN projects p ON p.tenant_id = i.tenant_id AND p.project_id = i.project_id
+      ORDER BY k.n
+    ) page ON true`;
+  return { text, values: [tenantId, ids, total], plan: "generic" };
+}
+
+/** The tenant's data version (migration 4), 0 before its first change, as text. */
+const TENANT_VERSION =
+  "COALESCE((SELECT version FROM tenant_versions WHERE tenant_id = $1), 0)::text";
+
+/**
+ * The conditions on `instances i` that `query` and `visibility` ask for, their parameters added
+ * through `$`: the place (tenant, a member's projects, pool, scene tag), the rest (instance id,
+ * name needle), the time range, and all of them joined (`filter`).
+ */
+function conditionsOf(visibility: Visibility, query: BatchQuery, $: (value: unknown) => string) {
+  const { projects, scope, poolLookup } = placeOf(visibility, query, $);
+  const rest: string[] = [];
+  if (query.instanceId !== undefined) rest.push(`i.instance_id = ${$(query.instanceId)}`);
+  if (query.nameContains !== undefined) {
+    // Both sides folded in JavaScript (foldName): a literal, case-sensitive substring match on
+    // the folded copy, bytewise (COLLATE "C"), like SQLite's instr().
+    const needle = query.nameContains;
+    // The pieces only let an index find candidates, 4-character pieces (migration 10) or
+    // trigrams (the LIKE, migration 3); strpos decides.
+    const at = $(needle);
+    const length = [...needle].length;
+    if (length >= 4) rest.push(`instance_name_grams(i.name_folded) @> instance_name_grams(${at})`);
+    else if (length === 3) rest.push(`i.name_folded LIKE ${$(`%${escapeLike(needle)}%`)}`);
+    rest.push(`strpos(i.name_folded, ${at}) > 0`);
+  }
+  const timed: string[] = [];
+  if (query.createdFrom !== undefined) timed.push(`i.created_at >= ${$(query.createdFrom)}`);
+  if (query.createdTo !== undefined) timed.push(`i.created_at <= ${$(query.createdTo)}`);
+  const place = placeFilter(scope);
+  const filter = [place, ...rest, ...timed].join(" AND ");
+  return { projects, scope, poolLookup, rest, timed, place, filter };
 }
 
 /** The tenant's order version (migration 9), 0 before its first change. */

@@ -40,7 +40,10 @@ import {
 import { type PostgresSettings, postgresSettings } from "./connection.js";
 import { insertInstances } from "./insert-instances.js";
 import {
+  NAME_LIST_MAX,
+  nameMatchesStatement,
   type PageStatement,
+  pageByIdsStatement,
   pageStatement,
   SORT_PREFIX,
   sampledScope,
@@ -109,6 +112,9 @@ interface SampledRequest {
   query: BatchQuery;
   start: SampledStart;
 }
+
+/** Name pages read in two statements, tried again this often when the tenant changed between. */
+const NAME_PAGE_ATTEMPTS = 3;
 
 /** A sample of a scope's keys (key-samples.ts) may take this long: it runs in the background. */
 const SAMPLE_TIMEOUT_MS = 60_000;
@@ -285,8 +291,45 @@ export class PostgresStore implements Store {
       const page = await this.sampledPages.add(group, { visibility, query, start: seek.start });
       if (this.fresh(seek, page !== undefined)) return page as EncodedPage;
     }
+    if (query.nameContains !== undefined) {
+      const page = await this.readNamePage(visibility, query);
+      if (page) return page;
+    }
     const [page] = await this.streamPages(pageStatement(visibility, query, true), 1, () => 0);
     return (page as StreamedPage).finish();
+  }
+
+  /**
+   * A name needle's page in two statements where its matches are few enough to list: the
+   * matches and the page's ids (planned for the needle), then the page's rows by id (one plan
+   * for all). Both read the tenant's data version, and the page stands only if it is the same
+   * in both: nothing of the tenant changed between the two snapshots. Undefined where the
+   * needle has more matches, or the tenant changed between them every time (the one statement
+   * of pageStatement answers then).
+   */
+  private async readNamePage(
+    visibility: Visibility,
+    query: BatchQuery,
+  ): Promise<EncodedPage | undefined> {
+    for (let attempt = 0; attempt < NAME_PAGE_ATTEMPTS; attempt++) {
+      const [listed] = await this.reader.rows(nameMatchesStatement(visibility, query));
+      const total = Number(listed?.total);
+      if (!listed || total > NAME_LIST_MAX) return undefined;
+      const ids = listed.ids as string[];
+      if (ids.length === 0) return { total, json: [] };
+      let version: string | undefined;
+      const [page] = await this.streamPages(
+        pageByIdsStatement(visibility.tenantId, ids, total),
+        1,
+        (fields) => {
+          version = fields[2]?.toString("latin1");
+          return 0;
+        },
+      );
+      if (version === listed.version) return (page as StreamedPage).finish();
+      page?.discard();
+    }
+    return undefined;
   }
 
   /**
