@@ -137,7 +137,10 @@ export function pageStatement(
     } else days = { keys: () => "ARRAY['*']", single: true };
   }
 
-  // total, and `before`: how many rows of the scope sort before the range (0 without one).
+  // total, and `before`: how many rows of the scope sort before the range and after the start
+  // of its first day, `fromDay` (0 without a range).
+  const fromDay =
+    days && query.createdFrom !== undefined ? `left(${$(query.createdFrom)}, 10)` : undefined;
   // A deep page from a sampled key (key-samples.ts), which holds only where no filter but the
   // place's is given; `fresh`: the order version and total it was sampled at still hold
   // (OFFSET 0: the total is summed once, not once per use).
@@ -155,25 +158,38 @@ export function pageStatement(
     totals = `SELECT ${placeTotal}::bigint AS total, 0::bigint AS before`;
   else if (days) {
     const scopes = days.keys();
+    // Positions count from the start of the range's first day (the anchor), not from the
+    // scope's first row: only the days from the anchor on are summed, not the scope's whole
+    // history twice over (~450 of the 1M tenant's day counts per bound, docs/benchmarks.md,
+    // step P26).
+    const anchor = fromDay ? `d.day >= ${fromDay}` : "true";
     /**
-     * Rows of the scope created before `value` (or at or before it): whole days from the day
-     * counts, then the rows of its own day on one side of it, through the index
-     * (countsFromDayEnd).
+     * Rows of the scope created from the anchor up to `value` (or through it), `value` not
+     * before the anchor's day: whole days from the day counts, then the rows of its own day on
+     * one side of it, through the index (countsFromDayEnd).
      */
     const rank = (value: string, op: "<" | "<=") => {
       const at = $(value);
       const daySum = (cmp: "<" | "<=") => `(SELECT COALESCE(SUM(d.n), 0) FROM instance_day_counts d
-        WHERE d.tenant_id = $1 AND d.scope = ANY(${scopes}) AND d.day ${cmp} left(${at}, 10))`;
+        WHERE d.tenant_id = $1 AND d.scope = ANY(${scopes}) AND ${anchor}
+          AND d.day ${cmp} left(${at}, 10))`;
       if (!countsFromDayEnd(value)) {
+        // Its day's rows only where that day is not before the anchor's.
         return `(${daySum("<")} + (SELECT COUNT(*) FROM instances i
-          WHERE ${place} AND i.created_at >= left(${at}, 10) AND i.created_at ${op} ${at}))`;
+          WHERE ${place} AND i.created_at >= left(${at}, 10) AND i.created_at ${op} ${at}
+            ${fromDay ? `AND i.created_at >= ${fromDay}` : ""}))`;
       }
+      // Before the anchor's day, the day sum is 0 and this is at most 0.
       return `(${daySum("<=")} - (SELECT COUNT(*) FROM instances i
           WHERE ${place} AND i.created_at ${op === "<" ? ">=" : ">"} ${at}
             AND i.created_at < left(${at}, 10) || ${$(AFTER)}))`;
     };
     const before = query.createdFrom !== undefined ? rank(query.createdFrom, "<") : "0";
-    const through = query.createdTo !== undefined ? rank(query.createdTo, "<=") : placeTotal;
+    const through =
+      query.createdTo !== undefined
+        ? rank(query.createdTo, "<=")
+        : `(SELECT COALESCE(SUM(d.n), 0) FROM instance_day_counts d
+            WHERE d.tenant_id = $1 AND d.scope = ANY(${scopes}) AND ${anchor})`;
     totals = `SELECT GREATEST(0, through - before)::bigint AS total, before::bigint AS before
       FROM (SELECT ${through} AS through, ${before} AS before OFFSET 0) r`;
   } else if (query.nameContains !== undefined) {
@@ -262,10 +278,13 @@ export function pageStatement(
   } else if (days && query.orderBy === "create_time" && offsetValue >= SEEK_FROM_OFFSET) {
     // The page as a window [start, start + len) of the scope's ascending order (offsets within
     // the range), the row k found through the day counts.
+    // From the range's first day on (`before` counts from its start).
+    const fromRange = fromDay ? `AND day >= ${fromDay}` : "";
     const dayRows = days.single
-      ? `SELECT day, n FROM instance_day_counts WHERE tenant_id = $1 AND scope = (${days.keys()})[1]`
+      ? `SELECT day, n FROM instance_day_counts
+         WHERE tenant_id = $1 AND scope = (${days.keys()})[1] ${fromRange}`
       : `SELECT day, SUM(n) AS n FROM instance_day_counts
-         WHERE tenant_id = $1 AND scope = ANY(${days.keys()}) GROUP BY day`;
+         WHERE tenant_id = $1 AND scope = ANY(${days.keys()}) ${fromRange} GROUP BY day`;
     page = `CROSS JOIN LATERAL (SELECT t.before + ${from} AS pos, ${end} - ${start} AS len) w
       LEFT JOIN LATERAL (
         SELECT c.day, c.cum - c.n AS before_day
