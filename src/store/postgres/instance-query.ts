@@ -8,15 +8,18 @@
  *   from the per-day counts (migration 5) and only the two edge days are counted through an
  *   index; anything else (a name, an id, a member's projects with a pool or scene) is a COUNT(*);
  * - a deep page in creation order over such a scope is located without stepping over rows: the
- *   day holding its first row from the running sum of the day counts, then a step of at most
- *   one day's rows in the scope's index, then the page read from that key. A descending page is
- *   the mirrored window of the ascending order, read backwards from its last row's key;
+ *   day holding its first row from the running sum of the day counts (from the range's first
+ *   day on, where a range is given), then a step of at most one day's rows in the scope's
+ *   index, then the page read from that key. A descending page is the mirrored window of the
+ *   ascending order, read backwards from its last row's key;
  * - page 1 is read straight from the sort index; every other page steps over its offset on the
  *   narrow (tenant_id, sort keys) index alone (an index-only scan where an index covers the
  *   filters), and only the page's own rows are then read and joined to their projects;
  * - a name needle of 4 characters or more finds its candidates through the index of names'
  *   4-character pieces, one of 3 through the trigram index, and when it has at most FEW
- *   matches they are listed once for both the count and the page;
+ *   matches they are listed once for both the count and the page (the pre-encoded page reads
+ *   that list, then the page's rows by id, in two statements: nameMatchesStatement and
+ *   pageByIdsStatement);
  * - no page is read at all when the offset is past the total.
  *
  * The same statement can hand back the page as JSON text built by PostgreSQL (`encoded`): the
