@@ -8,7 +8,12 @@
 import { afterAll, describe, expect, it } from "vitest";
 import type { BatchQuery } from "../src/instances/model.js";
 import { postgresSettings } from "../src/store/postgres/connection.js";
-import { type PageStatement, pageStatement } from "../src/store/postgres/instance-query.js";
+import {
+  nameMatchesStatement,
+  type PageStatement,
+  pageByIdsStatement,
+  pageStatement,
+} from "../src/store/postgres/instance-query.js";
 import { PageReader } from "../src/store/postgres/page-reader.js";
 import { POSTGRES_URL } from "./helpers/stores.js";
 
@@ -47,6 +52,14 @@ describe("PostgreSQL plans per batch-query statement", () => {
   it("a name needle: planned for its own values every time", () => {
     const statement = pageStatement(ADMIN, { ...BASE, nameContains: "77777" }, true);
     expect(statement).toMatchObject({ plan: "custom" });
+  });
+
+  it("a name needle's list planned for its needle, its page's rows by id on one generic plan", () => {
+    for (const visibility of [ADMIN, MEMBER]) {
+      const query = { ...BASE, nameContains: "77777", ...RANGE };
+      expect(nameMatchesStatement(visibility, query)).toMatchObject({ plan: "custom" });
+    }
+    expect(pageByIdsStatement("t1", ["i-1", "i-2"], 2)).toMatchObject({ plan: "generic" });
   });
 
   it("the generic, custom and auto sessions differ by plan_cache_mode alone", () => {

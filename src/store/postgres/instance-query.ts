@@ -384,8 +384,8 @@ export function pageStatement(
 /**
  * The statement listing a name needle's matches (with every other filter of `query`), for
  * pages read in two statements (planned for the needle, then generic) instead of one planned
- * for the needle every time: on the 1M tenant PostgreSQL spent ~1.8 ms planning the one
- * statement, 2/3 of its time (docs/benchmarks.md, step P25). One row: `total`, how many of the
+ * for the needle every time: on the 1M tenant PostgreSQL spent 1.5–1.8 ms planning the one
+ * statement, more than half of its time (docs/benchmarks.md, step P25). One row: `total`, how many of the
  * first NAME_LIST_MAX + 1 matches there are; `version`, the tenant's data version in the same
  * snapshot; and `ids`, the instance ids of the page `query` asks for, in its order (complete
  * only when `total` is at most NAME_LIST_MAX).
