@@ -22,8 +22,9 @@ import { REGIONS } from "../src/instances/regions.js";
 import { createProject } from "../src/operator/projects.js";
 import { createTenant, getTenant } from "../src/operator/tenants.js";
 import { openStore } from "../src/store/create-store.js";
+import { wholeNumber } from "./env.js";
 
-const RECORDS = Number(process.env.IMPORT_RECORDS ?? 1_000_000);
+const RECORDS = wholeNumber(process.env, "IMPORT_RECORDS", 1_000_000, 1);
 const CLI = fileURLToPath(new URL("../dist/cli/main.js", import.meta.url));
 const ADMIN_KEY = "bench-operator-key-0123456789abcdef";
 const TENANT = "import-bench";

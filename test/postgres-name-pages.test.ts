@@ -122,11 +122,15 @@ describe.runIf(POSTGRES_URL)("PostgreSQL name pages in two statements", () => {
   });
 
   it("pages through the list in order, with the same total on every page", async () => {
-    const all = (await pageOf(query(1))).ids;
-    const pages = [1, 2, 3, 4].map((n) => pageOf(query(n, 5)));
-    const seen = await Promise.all(pages);
-    expect(seen.map((page) => page.total)).toEqual([16, 16, 16, 16]);
+    const { total, ids: all } = await pageOf(query(1));
+    expect(all).toHaveLength(total);
+    expect(total).toBeGreaterThan(5);
+    const count = Math.ceil(total / 5);
+    const seen = await Promise.all(
+      Array.from({ length: count }, (_, n) => pageOf(query(n + 1, 5))),
+    );
+    expect(seen.map((page) => page.total)).toEqual(seen.map(() => total));
     expect(seen.flatMap((page) => page.ids)).toEqual(all);
-    expect(await pageOf(query(5, 5))).toEqual({ total: 16, ids: [] });
+    expect(await pageOf(query(count + 1, 5))).toEqual({ total, ids: [] });
   });
 });

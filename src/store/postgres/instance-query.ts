@@ -111,11 +111,7 @@ export function pageStatement(
   encoded = false,
   seek?: SampledPage[],
 ): PageStatement {
-  const values: unknown[] = [visibility.tenantId];
-  const $ = (value: unknown) => {
-    values.push(value);
-    return `$${values.length}`;
-  };
+  const { values, $ } = parameters(visibility.tenantId);
   const { projects, scope, poolLookup, rest, timed, place, filter } = conditionsOf(
     visibility,
     query,
@@ -171,11 +167,13 @@ export function pageStatement(
      * before the anchor's day: whole days from the day counts, then the rows of its own day on
      * one side of it, through the index (countsFromDayEnd).
      */
+    /** The scope's rows on the days from the anchor on that also meet `condition`. */
+    const daysFrom = (condition: string) => `(SELECT COALESCE(SUM(d.n), 0)
+      FROM instance_day_counts d
+      WHERE d.tenant_id = $1 AND d.scope = ANY(${scopes}) AND ${anchor} AND ${condition})`;
     const rank = (value: string, op: "<" | "<=") => {
       const at = $(value);
-      const daySum = (cmp: "<" | "<=") => `(SELECT COALESCE(SUM(d.n), 0) FROM instance_day_counts d
-        WHERE d.tenant_id = $1 AND d.scope = ANY(${scopes}) AND ${anchor}
-          AND d.day ${cmp} left(${at}, 10))`;
+      const daySum = (cmp: "<" | "<=") => daysFrom(`d.day ${cmp} left(${at}, 10)`);
       if (!countsFromDayEnd(value)) {
         // Its day's rows only where that day is not before the anchor's.
         return `(${daySum("<")} + (SELECT COUNT(*) FROM instances i
@@ -188,11 +186,7 @@ export function pageStatement(
             AND i.created_at < left(${at}, 10) || ${$(AFTER)}))`;
     };
     const before = query.createdFrom !== undefined ? rank(query.createdFrom, "<") : "0";
-    const through =
-      query.createdTo !== undefined
-        ? rank(query.createdTo, "<=")
-        : `(SELECT COALESCE(SUM(d.n), 0) FROM instance_day_counts d
-            WHERE d.tenant_id = $1 AND d.scope = ANY(${scopes}) AND ${anchor})`;
+    const through = query.createdTo !== undefined ? rank(query.createdTo, "<=") : daysFrom("true");
     totals = `SELECT GREATEST(0, through - before)::bigint AS total, before::bigint AS before
       FROM (SELECT ${through} AS through, ${before} AS before OFFSET 0) r`;
   } else if (query.nameContains !== undefined) {
@@ -221,8 +215,7 @@ export function pageStatement(
   // at most): a LIMIT the planner can see lets PostgreSQL settle on one generic plan, read in
   // index order, instead of planning every request anew (with a parameter it assumes a tenth of
   // the tenant and the generic plan sorts the tenant).
-  if (!Number.isInteger(query.pageSize) || query.pageSize < 1) throw new Error("bad page size");
-  const size = `${query.pageSize}::bigint`;
+  const size = `${pageSizeOf(query)}::bigint`;
   const sortColumns = keys.map((k) => `i.${k} AS ${SORT_PREFIX}${k}`).join(", ");
   const columns = `${encoded ? WIRE_JSON : WIRE_COLUMNS}, ${sortColumns}`;
 
@@ -391,21 +384,16 @@ export function pageStatement(
  * only when `total` is at most NAME_LIST_MAX).
  */
 export function nameMatchesStatement(visibility: Visibility, query: BatchQuery): PageStatement {
-  const values: unknown[] = [visibility.tenantId];
-  const $ = (value: unknown) => {
-    values.push(value);
-    return `$${values.length}`;
-  };
+  const { values, $ } = parameters(visibility.tenantId);
   const { filter } = conditionsOf(visibility, query, $);
   const keys = SORT_KEYS[query.orderBy];
   const dir = query.order === "desc" ? "DESC" : "ASC";
-  if (!Number.isInteger(query.pageSize) || query.pageSize < 1) throw new Error("bad page size");
   const text = `WITH m AS MATERIALIZED (
       SELECT ${keys.map((k) => `i.${k}`).join(", ")} FROM instances i
       WHERE ${filter} LIMIT ${FEW + 1})
     SELECT (SELECT COUNT(*) FROM m)::int AS total, ${TENANT_VERSION} AS version,
       ARRAY(SELECT m.instance_id FROM m ORDER BY ${keys.map((k) => `m.${k} ${dir}`).join(", ")}
-            LIMIT ${query.pageSize} OFFSET ${$(offsetOf(query))}::bigint) AS ids`;
+            LIMIT ${pageSizeOf(query)} OFFSET ${$(offsetOf(query))}::bigint) AS ids`;
   return { text, values, plan: "custom" };
 }
 
@@ -432,8 +420,7 @@ export function pageByIdsStatement(tenantId: string, ids: string[], total: numbe
 }
 
 /** The tenant's data version (migration 4), 0 before its first change, as text. */
-const TENANT_VERSION =
-  "COALESCE((SELECT version FROM tenant_versions WHERE tenant_id = $1), 0)::text";
+const TENANT_VERSION = `${versionOf("tenant_versions")}::text`;
 
 /**
  * The conditions on `instances i` that `query` and `visibility` ask for, their parameters added
@@ -465,7 +452,33 @@ function conditionsOf(visibility: Visibility, query: BatchQuery, $: (value: unkn
 }
 
 /** The tenant's order version (migration 9), 0 before its first change. */
-const ORDER_VERSION = "COALESCE((SELECT version FROM order_versions WHERE tenant_id = $1), 0)";
+const ORDER_VERSION = versionOf("order_versions");
+
+/** The tenant's ($1) number in a table of versions, 0 before its first change. */
+function versionOf(table: "tenant_versions" | "order_versions"): string {
+  return `COALESCE((SELECT version FROM ${table} WHERE tenant_id = $1), 0)`;
+}
+
+/** A statement's parameters, the tenant first ($1); `$` adds one and names it. */
+function parameters(tenantId: string): { values: unknown[]; $: (value: unknown) => string } {
+  const values: unknown[] = [tenantId];
+  return {
+    values,
+    $: (value) => {
+      values.push(value);
+      return `$${values.length}`;
+    },
+  };
+}
+
+/**
+ * The page size, written into a statement's text (a validated integer, 1 to 100, so a few
+ * statements at most; checked again here since it is not a parameter).
+ */
+function pageSizeOf(query: BatchQuery): number {
+  if (!Number.isInteger(query.pageSize) || query.pageSize < 1) throw new Error("bad page size");
+  return query.pageSize;
+}
 
 /**
  * The place filters (a member's projects, a pool, a scene tag) as conditions on columns that
@@ -527,11 +540,7 @@ export function sampleStatement(
   query: BatchQuery,
   options: Pick<KeySampleOptions, "minStep" | "maxKeysPerScope">,
 ): { text: string; values: unknown[] } {
-  const values: unknown[] = [visibility.tenantId];
-  const $ = (value: unknown) => {
-    values.push(value);
-    return `$${values.length}`;
-  };
+  const { values, $ } = parameters(visibility.tenantId);
   const { scope } = placeOf(visibility, query, $);
   const perScope = $(options.maxKeysPerScope);
   const text = `SELECT c.version, c.total, c.step, s.created_at, s.instance_id

@@ -313,8 +313,9 @@ export class PostgresStore implements Store {
   ): Promise<EncodedPage | undefined> {
     for (let attempt = 0; attempt < NAME_PAGE_ATTEMPTS; attempt++) {
       const [listed] = await this.reader.rows(nameMatchesStatement(visibility, query));
-      const total = Number(listed?.total);
-      if (!listed || total > NAME_LIST_MAX) return undefined;
+      if (!listed) return undefined;
+      const total = Number(listed.total);
+      if (total > NAME_LIST_MAX) return undefined;
       const ids = listed.ids as string[];
       if (ids.length === 0) return { total, json: [] };
       let version: string | undefined;
