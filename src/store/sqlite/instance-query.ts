@@ -196,12 +196,12 @@ export class InstanceQuery {
     const page = `FROM (SELECT ${read.keys.map((k, n) => `i.${k} AS ${names[n]}`).join(", ")},
       ${WIRE_JSON} AS w ${pageSql(read)})`;
     const [json, keys, count, texts] = this.sql(`SELECT CAST(group_concat(w, ',') AS BLOB),
-        group_concat(${names.join(" || char(31) || ")}, char(30)), count(*),
+        CAST(group_concat(${names.join(" || char(31) || ")}, char(30)) AS BLOB), count(*),
         total(${names.map((k) => `(typeof(${k}) = 'text')`).join(" + ")}) ${page}`)
       .raw()
-      .get(params) as [Buffer | null, string | null, number, number];
+      .get(params) as [Buffer | null, Buffer | null, number, number];
     if (json === null) return Buffer.alloc(0);
-    if (this.inOrder(keys ?? "", count, names.length, texts, read.desc)) return json;
+    if (keys && this.inOrder(keys, count, names.length, texts, read.desc)) return json;
     const dir = read.desc ? "DESC" : "ASC";
     return this.sql(`SELECT CAST(group_concat(w, ',' ORDER BY ${names.map((k) => `${k} ${dir}`).join(", ")}) AS BLOB)
       ${page}`)
@@ -581,46 +581,68 @@ function toWire(row: unknown): WireInstance {
 }
 
 /** Joins a row's sort keys (char(31) in SQL; see keysInOrder). */
-const KEY_SEPARATOR = "\u001f";
+const KEY_SEPARATOR = 0x1f;
 /** Joins the rows' keys (char(30) in SQL). */
-const ROW_SEPARATOR = "\u001e";
-/**
- * Text in which JavaScript's string order is not SQLite's (BINARY: the UTF-8 bytes) or the
- * separators are not alone: control characters below the separators, UTF-16 surrogates (astral
- * characters, which JavaScript sorts below U+E000…U+FFFF) and U+FFFD (what bytes that are not
- * UTF-8 become).
- */
-// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it finds
-const UNCOMPARABLE = /[\u0000-\u001d\ud800-\udfff\ufffd]/;
+const ROW_SEPARATOR = 0x1e;
 
 /**
- * Whether a page came out in its order: given its rows' sort keys, each row's joined by
- * KEY_SEPARATOR, the rows' by ROW_SEPARATOR, as many rows as `count` and every key a text,
- * the rows are strictly ascending (descending with `desc`; no two rows tie, since the last
- * sort key, instance_id, is unique). A row compares as its joined keys do, since the separator
- * sorts below every other character; text that JavaScript would compare otherwise than
- * SQLite, or that holds a separator, answers false.
+ * Whether a page came out in its order: given its rows' sort keys as UTF-8 bytes, each row's
+ * joined by KEY_SEPARATOR, the rows' by ROW_SEPARATOR, as many rows as `count` and every key a
+ * text, the rows are strictly ascending (descending with `desc`; no two rows tie, since the last
+ * sort key, instance_id, is unique). Rows compare as their bytes do, which is SQLite's BINARY
+ * order of the keys, since the separator sorts below every byte a key may hold; a key holding a
+ * byte below the space (a control character, or a separator) answers false.
+ *
+ * One pass over the bytes, comparing each row with the one before it in place. As JavaScript
+ * strings (decoded, split, compared) the keys of a 1M-tenant page took ~10 µs to check against
+ * ~6.5 now, and a key with a character outside the BMP (whose UTF-16 order is not its UTF-8
+ * order) sent the page to the sorted statement (~20% slower); now it is compared as SQLite does.
  */
 export function keysInOrder(
-  keys: string,
+  keys: Buffer,
   count: number,
   keyCount: number,
   texts: number,
   desc: boolean,
 ): boolean {
-  if (texts !== count * keyCount || UNCOMPARABLE.test(keys)) return false;
-  const rows = keys.split(ROW_SEPARATOR);
-  if (rows.length !== count) return false;
+  if (texts !== count * keyCount) return false;
+  let rows = 0;
   let separators = 0;
-  for (let at = keys.indexOf(KEY_SEPARATOR); at >= 0; at = keys.indexOf(KEY_SEPARATOR, at + 1)) {
-    separators++;
+  let start = 0;
+  let previous = -1;
+  let previousEnd = 0;
+  // The end of the bytes closes the last row, as a row separator would.
+  for (let at = 0; at <= keys.length; at++) {
+    const byte = at < keys.length ? (keys[at] as number) : ROW_SEPARATOR;
+    if (byte >= 0x20) continue;
+    if (byte === KEY_SEPARATOR) {
+      separators++;
+      continue;
+    }
+    if (byte !== ROW_SEPARATOR) return false;
+    rows++;
+    if (previous >= 0) {
+      const after = compareBytes(keys, start, at, previous, previousEnd);
+      if (desc ? after >= 0 : after <= 0) return false;
+    }
+    previous = start;
+    previousEnd = at;
+    start = at + 1;
   }
-  if (separators !== count * (keyCount - 1)) return false;
-  for (let n = 1; n < rows.length; n++) {
-    const [before, after] = [rows[n - 1] as string, rows[n] as string];
-    if (desc ? !(after < before) : !(after > before)) return false;
+  return rows === count && separators === count * (keyCount - 1);
+}
+
+/**
+ * Bytes `a` to `aEnd` of `bytes` against `b` to `bEnd`, as memcmp orders them (a prefix first):
+ * negative, 0 or positive. A loop here: Buffer.compare with offsets costs more per call than
+ * a page's rows take to compare.
+ */
+function compareBytes(bytes: Buffer, a: number, aEnd: number, b: number, bEnd: number): number {
+  for (; a < aEnd && b < bEnd; a++, b++) {
+    const difference = (bytes[a] as number) - (bytes[b] as number);
+    if (difference !== 0) return difference;
   }
-  return true;
+  return aEnd - a - (bEnd - b);
 }
 
 /** The first i in [0, length) where `test(i)` holds (tests false, then true); length if none. */
