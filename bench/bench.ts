@@ -34,7 +34,6 @@ import { NODE_FLAGS } from "../src/cli/node-flags.js";
 import { findUser, issueToken } from "../src/operator/users.js";
 import { openStore } from "../src/store/create-store.js";
 import { migrations } from "../src/store/sqlite/migrations.js";
-import { PAGE_SIZE } from "../src/store/sqlite/sqlite-store.js";
 import { wholeNumber } from "./env.js";
 import { BIG_TENANT, GENERATOR_VERSION, generate, LAST_TENANT } from "./generate.js";
 import { checkTargets, printTable, type Result } from "./report.js";
@@ -65,17 +64,11 @@ function log(message: string): void {
   console.error(`[bench] ${message}`);
 }
 
-/**
- * The SQLite fleet, cached under .bench/ by generator version, schema version, page size (a
- * file keeps the page size it was made with) and size.
- */
+/** The SQLite fleet, cached under .bench/ by generator version, schema version and size. */
 async function prepareSqlite(): Promise<Prepared> {
   mkdirSync(CACHE_DIR, { recursive: true });
   const schema = Math.max(...migrations.map((m) => m.version));
-  const file = join(
-    CACHE_DIR,
-    `sqlite-g${GENERATOR_VERSION}-s${schema}-p${PAGE_SIZE}-n${INSTANCES}.db`,
-  );
+  const file = join(CACHE_DIR, `sqlite-g${GENERATOR_VERSION}-s${schema}-n${INSTANCES}.db`);
   if (!existsSync(file)) {
     const tmp = `${file}.tmp`;
     for (const suffix of ["", "-wal", "-shm"]) rmSync(tmp + suffix, { force: true });

@@ -64,16 +64,6 @@ function principalOf(row: Row): Omit<Principal, "tokenId" | "expiresAt" | "revok
   };
 }
 
-/**
- * The page size of a new database file: 16 KB rather than SQLite's 4 KB. A page of the API is
- * 100 entries of ~0.8 KB in instances_pages (migration 10), ~20 pages of 4 KB and an 8-level
- * descent; at 16 KB it is ~6 pages and 5 levels, so a random page of the 1M bench tenant makes
- * a quarter of the reads from the OS. In process on the bench fleet: a random page 178–185 →
- * 145–158 µs, page 1 unchanged; 200,000 imported records 11.2–12.5 → 9.7–10.5 s; one instance
- * updated in its own transaction 378–384 → 265–288 µs (docs/benchmarks.md, step 29).
- */
-export const PAGE_SIZE = 16384;
-
 export class SqliteStore implements Store {
   readonly dialect = "sqlite";
   private readonly db: Database.Database;
@@ -92,8 +82,6 @@ export class SqliteStore implements Store {
 
   private static open(filename: string): Database.Database {
     const db = new Database(filename);
-    // Takes effect where the file is new (an existing file keeps its page size: ADR 0011).
-    db.pragma(`page_size = ${PAGE_SIZE}`);
     db.pragma("journal_mode = WAL");
     db.pragma("synchronous = NORMAL"); // durable across process crashes in WAL mode
     db.pragma("foreign_keys = ON");
