@@ -33,6 +33,7 @@ import { join } from "node:path";
 import { NODE_FLAGS } from "../src/cli/node-flags.js";
 import { findUser, issueToken } from "../src/operator/users.js";
 import { openStore } from "../src/store/create-store.js";
+import { migrations as postgresMigrations } from "../src/store/postgres/migrations.js";
 import { migrations } from "../src/store/sqlite/migrations.js";
 import { wholeNumber } from "./env.js";
 import { BIG_TENANT, GENERATOR_VERSION, generate, LAST_TENANT } from "./generate.js";
@@ -129,9 +130,13 @@ async function prewarm(pg: typeof import("pg").default, url: string): Promise<vo
   }
 }
 
-/** The PostgreSQL fleet, in its own database named by generator version and size. */
+/**
+ * The PostgreSQL fleet, in its own database named by generator version, schema version (a
+ * migration can change how the rows are laid out, as migration 12's fill factor does) and size.
+ */
 async function preparePostgres(): Promise<Prepared | string> {
-  const url = `${PG_URL}/phonefleet_bench_g${GENERATOR_VERSION}_n${INSTANCES}`;
+  const schema = Math.max(...postgresMigrations.map((m) => m.version));
+  const url = `${PG_URL}/phonefleet_bench_g${GENERATOR_VERSION}_s${schema}_n${INSTANCES}`;
   const pg = await import("pg");
   const admin = new pg.default.Client({ connectionString: `${PG_URL}/postgres` });
   try {
