@@ -3,7 +3,7 @@
  * then the rows by id): a change to the tenant that commits between the two never shows as a
  * page that disagrees with its total; the page is read again, and after three changes in a
  * row the one-statement read answers. A needle with more matches than the list holds is
- * answered by the one statement.
+ * counted by the one statement, which does not list them again.
  */
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import type { BatchQuery, Visibility, WireInstance } from "../src/instances/model.js";
@@ -118,6 +118,44 @@ describe.runIf(POSTGRES_URL)("PostgreSQL name pages in two statements", () => {
       expect(byIds(spy)).toBe(3);
     } finally {
       spy.mockRestore();
+    }
+  });
+
+  it("counts a needle with more matches than the list holds, without listing them again", async () => {
+    const many = await makeTenant(store, "many");
+    await addInstances(
+      store,
+      many.tenantId,
+      Array.from({ length: 1_060 }, (_, n) => ({
+        instance_id: `Mny${String(n).padStart(5, "0")}`,
+        instance_name: n < 1_050 ? `Crowd-${n}` : `Alone-${n}`,
+        region: "cn-north-4",
+        instance_sku: "s",
+        project_id: many.projects[n % 2]?.project_id,
+        pool_name: "apps",
+      })),
+    );
+    const reader = (store as unknown as { reader: { stream: Stream } }).reader;
+    const streamed = vi.spyOn(reader, "stream");
+    try {
+      const crowd = { tenantId: many.tenantId };
+      for (const pageNo of [1, 7, 11]) {
+        const q = { ...query(pageNo), nameContains: "crowd" };
+        const page = await store.queryEncodedInstances(crowd, q);
+        const plain = await store.queryInstances(crowd, q);
+        expect(page.total).toBe(1_050);
+        const rows = JSON.parse(`[${Buffer.concat(page.json).toString()}]`) as WireInstance[];
+        expect(rows.map((row) => row.instance_id)).toEqual(
+          plain.rows.map((row) => row.instance_id),
+        );
+        page.frame?.release();
+      }
+      // The page's statement after the list: no list of the first matches in it.
+      const pages = streamed.mock.calls.map(([statement]) => statement.text);
+      expect(pages).toHaveLength(3);
+      for (const text of pages) expect(text).not.toContain("WITH m AS MATERIALIZED");
+    } finally {
+      streamed.mockRestore();
     }
   });
 

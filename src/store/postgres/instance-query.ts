@@ -104,14 +104,21 @@ export interface SampledPage {
  * page `query` names: after `total` and the columns or `body`, `fresh` (the sample still holds;
  * if not, no page is read) and `n`, the page's place in `seek` from 1. The pages come one after
  * the other, each in its order, an empty one as one row with null columns.
+ *
+ * With `countMatches`, a name needle already found to have more than FEW matches
+ * (nameMatchesStatement) is counted and its page read in index order, as any other filter,
+ * without listing its first FEW + 1 matches once more.
  */
 export function pageStatement(
   visibility: Visibility,
   query: BatchQuery,
   encoded = false,
   seek?: SampledPage[],
+  countMatches = false,
 ): PageStatement {
   const { values, $ } = parameters(visibility.tenantId);
+  /** A name needle's first FEW + 1 matches are listed once, for both the total and the page. */
+  const listed = query.nameContains !== undefined && !countMatches;
   const { projects, scope, poolLookup, rest, timed, place, filter } = conditionsOf(
     visibility,
     query,
@@ -162,15 +169,15 @@ export function pageStatement(
     // history twice over (~450 of the 1M tenant's day counts per bound, docs/benchmarks.md,
     // step P26).
     const anchor = fromDay ? `d.day >= ${fromDay}` : "true";
+    /** The scope's rows on the days from the anchor on that also meet `condition`. */
+    const daysFrom = (condition: string) => `(SELECT COALESCE(SUM(d.n), 0)
+      FROM instance_day_counts d
+      WHERE d.tenant_id = $1 AND d.scope = ANY(${scopes}) AND ${anchor} AND ${condition})`;
     /**
      * Rows of the scope created from the anchor up to `value` (or through it), `value` not
      * before the anchor's day: whole days from the day counts, then the rows of its own day on
      * one side of it, through the index (countsFromDayEnd).
      */
-    /** The scope's rows on the days from the anchor on that also meet `condition`. */
-    const daysFrom = (condition: string) => `(SELECT COALESCE(SUM(d.n), 0)
-      FROM instance_day_counts d
-      WHERE d.tenant_id = $1 AND d.scope = ANY(${scopes}) AND ${anchor} AND ${condition})`;
     const rank = (value: string, op: "<" | "<=") => {
       const at = $(value);
       const daySum = (cmp: "<" | "<=") => daysFrom(`d.day ${cmp} left(${at}, 10)`);
@@ -189,7 +196,7 @@ export function pageStatement(
     const through = query.createdTo !== undefined ? rank(query.createdTo, "<=") : daysFrom("true");
     totals = `SELECT GREATEST(0, through - before)::bigint AS total, before::bigint AS before
       FROM (SELECT ${through} AS through, ${before} AS before OFFSET 0) r`;
-  } else if (query.nameContains !== undefined) {
+  } else if (listed) {
     // The needle's first FEW + 1 matches are found once (MATERIALIZED, below): all of them when
     // that many or fewer match, then the count and the page come from that list (a needle's
     // candidates are read once, not twice); otherwise the matches are counted.
@@ -296,7 +303,7 @@ export function pageStatement(
         OFFSET w.pos - d.before_day LIMIT 1
       ) k ON true
       ${fromKey}`;
-  } else if (query.nameContains !== undefined) {
+  } else if (listed) {
     // From the list of matches when it holds them all, else in index order over the tenant.
     ordered = false;
     const listed = keys.map((k) => `m.${k} ${dir}`).join(", ");
@@ -342,16 +349,8 @@ export function pageStatement(
   const order = ordered
     ? ""
     : `ORDER BY ${keys.map((k) => `page.${SORT_PREFIX}${k} ${dir}`).join(", ")}`;
+  const matches = listed ? firstMatches(keys, filter) : "";
   // OFFSET 0 keeps the totals one subquery, computed once (inlined, each use recomputes them).
-  const matches =
-    query.nameContains === undefined
-      ? ""
-      : `WITH m AS MATERIALIZED (
-          SELECT ${["tenant_id", ...keys.filter((k) => k !== "instance_id"), "instance_id"]
-            .map((k) => `i.${k}`)
-            .join(", ")}
-          FROM instances i WHERE ${filter} LIMIT ${FEW + 1})
-        `;
   const source = `FROM (${totals} OFFSET 0) t ${page}`;
   const fresh = sampled ? ", t.fresh, r.n::int AS n" : "";
   return {
@@ -388,13 +387,23 @@ export function nameMatchesStatement(visibility: Visibility, query: BatchQuery):
   const { filter } = conditionsOf(visibility, query, $);
   const keys = SORT_KEYS[query.orderBy];
   const dir = query.order === "desc" ? "DESC" : "ASC";
-  const text = `WITH m AS MATERIALIZED (
-      SELECT ${keys.map((k) => `i.${k}`).join(", ")} FROM instances i
-      WHERE ${filter} LIMIT ${FEW + 1})
+  const text = `${firstMatches(keys, filter)}
     SELECT (SELECT COUNT(*) FROM m)::int AS total, ${TENANT_VERSION} AS version,
       ARRAY(SELECT m.instance_id FROM m ORDER BY ${keys.map((k) => `m.${k} ${dir}`).join(", ")}
             LIMIT ${pageSizeOf(query)} OFFSET ${$(offsetOf(query))}::bigint) AS ids`;
   return { text, values, plan: "custom" };
+}
+
+/**
+ * `m`: the first FEW + 1 rows meeting `filter` (a name needle's matches), found once
+ * (MATERIALIZED), with the tenant and the sort keys `keys` of each.
+ */
+function firstMatches(keys: string[], filter: string): string {
+  const columns = ["tenant_id", ...keys.filter((k) => k !== "instance_id"), "instance_id"];
+  return `WITH m AS MATERIALIZED (
+      SELECT ${columns.map((k) => `i.${k}`).join(", ")}
+      FROM instances i WHERE ${filter} LIMIT ${FEW + 1})
+    `;
 }
 
 /** Matches of a needle that nameMatchesStatement lists in full; more are counted (pageStatement). */

@@ -291,11 +291,14 @@ export class PostgresStore implements Store {
       const page = await this.sampledPages.add(group, { visibility, query, start: seek.start });
       if (this.fresh(seek, page !== undefined)) return page as EncodedPage;
     }
+    let countMatches = false;
     if (query.nameContains !== undefined) {
-      const page = await this.readNamePage(visibility, query);
-      if (page) return page;
+      const named = await this.readNamePage(visibility, query);
+      if (named !== "many" && named !== undefined) return named;
+      countMatches = named === "many";
     }
-    const [page] = await this.streamPages(pageStatement(visibility, query, true), 1, () => 0);
+    const statement = pageStatement(visibility, query, true, undefined, countMatches);
+    const [page] = await this.streamPages(statement, 1, () => 0);
     return (page as StreamedPage).finish();
   }
 
@@ -303,19 +306,20 @@ export class PostgresStore implements Store {
    * A name needle's page in two statements where its matches are few enough to list: the
    * matches and the page's ids (planned for the needle), then the page's rows by id (one plan
    * for all). Both read the tenant's data version, and the page stands only if it is the same
-   * in both: nothing of the tenant changed between the two snapshots. Undefined where the
-   * needle has more matches, or the tenant changed between them every time (the one statement
-   * of pageStatement answers then).
+   * in both: nothing of the tenant changed between the two snapshots. "many" where the needle
+   * has more matches than the list holds (pageStatement then counts them without listing them
+   * again), undefined where the tenant changed between the two every time (pageStatement's one
+   * statement answers then).
    */
   private async readNamePage(
     visibility: Visibility,
     query: BatchQuery,
-  ): Promise<EncodedPage | undefined> {
+  ): Promise<EncodedPage | "many" | undefined> {
     for (let attempt = 0; attempt < NAME_PAGE_ATTEMPTS; attempt++) {
       const [listed] = await this.reader.rows(nameMatchesStatement(visibility, query));
       if (!listed) return undefined;
       const total = Number(listed.total);
-      if (total > NAME_LIST_MAX) return undefined;
+      if (total > NAME_LIST_MAX) return "many";
       const ids = listed.ids as string[];
       if (ids.length === 0) return { total, json: [] };
       let version: string | undefined;
