@@ -61,6 +61,11 @@ interface Prepared {
   token: string;
 }
 
+/** A store's schema version: its newest migration's, part of the cached fleets' names. */
+function latestVersion(list: { version: number }[]): number {
+  return Math.max(...list.map((m) => m.version));
+}
+
 function log(message: string): void {
   console.error(`[bench] ${message}`);
 }
@@ -68,7 +73,7 @@ function log(message: string): void {
 /** The SQLite fleet, cached under .bench/ by generator version, schema version and size. */
 async function prepareSqlite(): Promise<Prepared> {
   mkdirSync(CACHE_DIR, { recursive: true });
-  const schema = Math.max(...migrations.map((m) => m.version));
+  const schema = latestVersion(migrations);
   const file = join(CACHE_DIR, `sqlite-g${GENERATOR_VERSION}-s${schema}-n${INSTANCES}.db`);
   if (!existsSync(file)) {
     const tmp = `${file}.tmp`;
@@ -135,7 +140,7 @@ async function prewarm(pg: typeof import("pg").default, url: string): Promise<vo
  * migration can change how the rows are laid out, as migration 12's fill factor does) and size.
  */
 async function preparePostgres(): Promise<Prepared | string> {
-  const schema = Math.max(...postgresMigrations.map((m) => m.version));
+  const schema = latestVersion(postgresMigrations);
   const url = `${PG_URL}/phonefleet_bench_g${GENERATOR_VERSION}_s${schema}_n${INSTANCES}`;
   const pg = await import("pg");
   const admin = new pg.default.Client({ connectionString: `${PG_URL}/postgres` });
